@@ -1,0 +1,100 @@
+/**
+ * The Codec contract: bytes ↔ frames.
+ *
+ * A codec turns the bytes of one stream into inbound frames (`decode`) and outbound frames into
+ * bytes (`encode`). The engine creates one codec per stream (from the `codec` factory you give
+ * it), so a codec may keep state between calls: where to resume scanning, a discard mode, a
+ * protocol version switched mid-stream.
+ *
+ * ## decode(bytes, start, end)
+ *
+ * The engine calls `decode` with the unconsumed bytes of the stream, `bytes[start..end)`, in a
+ * loop, until it returns `IncompleteFrame`.
+ *
+ * - If a whole frame is available at `start`, return it with the number of bytes it took:
+ *   `decoded(frame, bytesRead)`. `bytesRead` must be at least 1 and at most `end - start`.
+ * - If the bytes so far are the beginning of a frame, return `IncompleteFrame`. The engine keeps
+ *   them, reads more, and calls again with the same start of frame and more bytes after it.
+ * - If the bytes can never be a frame, throw a `DecodeError` (or `FrameTooLongError`). The stream
+ *   is corrupt: the engine reports the error and closes this stream, and only this one.
+ *
+ * `bytes` is a pooled buffer, or the socket's own read buffer, and is valid **only during the
+ * call**: the engine reuses it afterwards. A frame that keeps bytes must copy them
+ * (`Buffer.from(bytes.subarray(a, b))`, `bytes.toString('utf8', a, b)`). The engine's debug mode
+ * (`debugBuffers: true`) fills released buffers with a canary so a view kept too long shows up.
+ *
+ * Passing `(bytes, start, end)` rather than a fresh view per call saves an allocation per frame;
+ * a codec that wants a view can take `bytes.subarray(start, end)` itself.
+ *
+ * To avoid an allocation per frame, a codec may return the same `Decoded` object every time,
+ * overwriting its fields: the engine reads `frame` and `bytesRead` before calling again.
+ *
+ * ## decodeEof(bytes, start, end)
+ *
+ * Optional. Called once when the peer has ended the stream and `bytes[start..end)` (possibly
+ * empty) are left over after the last complete frame. Return a last frame (for formats where the
+ * end of stream terminates a frame, like a final line without a newline) or `IncompleteFrame`
+ * to say "nothing more". Without it, leftover bytes at end of stream are reported as a
+ * `TruncatedFrameError` (`MAI_TRUNCATED_FRAME`).
+ *
+ * ## encode(frame, buffer, start)
+ *
+ * Write the frame's bytes into `buffer` from `start` and return how many bytes were written. If
+ * `buffer.length - start` is not enough, write nothing (or anything: it is ignored) and return
+ * `InsufficientBuffer`; the engine retries with a larger buffer, up to `maxFrameLength`. A frame
+ * that cannot be encoded at all (not representable in the format) throws an `EncodeError`.
+ *
+ * @example
+ * ```ts
+ * // Frames are lines of UTF-8 text ending in '\n'.
+ * class LineCodec implements Codec<string> {
+ *   decode(bytes: Buffer, start: number, end: number): DecodeResult<string> {
+ *     const newline = bytes.indexOf(0x0a, start);
+ *     if (newline === -1 || newline >= end) return IncompleteFrame;
+ *     return decoded(bytes.toString('utf8', start, newline), newline + 1 - start);
+ *   }
+ *   encode(line: string, buffer: Buffer, start: number): EncodeResult {
+ *     const length = Buffer.byteLength(line) + 1;
+ *     if (length > buffer.length - start) return InsufficientBuffer;
+ *     buffer.write(line, start, 'utf8');
+ *     buffer[start + length - 1] = 0x0a;
+ *     return length;
+ *   }
+ * }
+ * ```
+ */
+export interface Codec<In, Out = In> {
+  decode(bytes: Buffer, start: number, end: number): DecodeResult<In>;
+  decodeEof?(bytes: Buffer, start: number, end: number): DecodeResult<In>;
+  encode(frame: Out, buffer: Buffer, start: number): EncodeResult;
+}
+
+/** Returned by `decode` when the bytes so far are only the beginning of a frame. */
+export const IncompleteFrame: unique symbol = Symbol('mai.IncompleteFrame');
+export type IncompleteFrame = typeof IncompleteFrame;
+
+/** Returned by `encode` when the buffer is too small for the frame. */
+export const InsufficientBuffer: unique symbol = Symbol('mai.InsufficientBuffer');
+export type InsufficientBuffer = typeof InsufficientBuffer;
+
+/** A decoded frame and the number of bytes it took on the wire (the seed's `DecodedFrame`). */
+export interface Decoded<In> {
+  frame: In;
+  bytesRead: number;
+}
+
+export type DecodeResult<In> = Decoded<In> | IncompleteFrame;
+
+/** Bytes written, or `InsufficientBuffer`. */
+export type EncodeResult = number | InsufficientBuffer;
+
+/**
+ * Makes a `Decoded` result. Allocates one small object; a codec on a hot path may keep one
+ * `Decoded` and overwrite it instead.
+ */
+export function decoded<In>(frame: In, bytesRead: number): Decoded<In> {
+  return { frame, bytesRead };
+}
+
+/** Creates the codec of one stream. Called once per stream the engine manages. */
+export type CodecFactory<In, Out = In> = () => Codec<In, Out>;

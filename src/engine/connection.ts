@@ -1,0 +1,802 @@
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { BufferPool } from '../buffer/buffer-pool.js';
+import { type Codec, IncompleteFrame, InsufficientBuffer } from '../codec/codec.js';
+import {
+  asMaiError,
+  CodecContractError,
+  ConnectionError,
+  EncodeError,
+  ErrorCode,
+  FrameTooLongError,
+  type MaiError,
+  TruncatedFrameError,
+} from '../errors.js';
+import type {
+  AnyProtocol,
+  CloseInfo,
+  CloseReason,
+  Context,
+  Handler,
+  TimeoutHandle,
+  Token,
+} from './protocol.js';
+import type { Settings } from './settings.js';
+import type { TimerQueue } from './timers.js';
+
+/** What a connection needs from its engine. */
+export interface ConnectionHost<P extends AnyProtocol> {
+  readonly pool: BufferPool;
+  readonly settings: Settings;
+  readonly handler: Handler<P>;
+  readonly timers: TimerQueue;
+  /** The connection is done; called just before `onClosed`. */
+  forget(connection: Connection<P>, info: CloseInfo): void;
+  /** `onError` or `onClosed` threw: nobody else to tell. */
+  handlerThrew(error: unknown): void;
+}
+
+/** Why reading is paused: a bit each, reading resumes when none is left. */
+const Pause = {
+  /** The socket's write buffer is full: stop taking work until 'drain'. */
+  WriteBlocked: 1,
+  /** `maxFramesInFlight` onFrame Promises are pending. */
+  InFlight: 2,
+  /** `maxFramesPerTick` frames were decoded in this read: yield to other streams. */
+  Budget: 4,
+} as const;
+
+/**
+ * How the input side ends. `null` while reading.
+ *
+ * | input end | set by                          | remaining complete frames | leftover bytes          |
+ * |-----------|---------------------------------|---------------------------|-------------------------|
+ * | eof       | peer FIN ('end')                | delivered                 | decodeEof, else error   |
+ * | broken    | socket error or unexpected close| delivered                 | reported as partial     |
+ * | stopped   | close(), abort(), an error      | discarded as partial      | reported as partial     |
+ */
+type InputEnd = 'eof' | 'broken' | 'stopped' | null;
+
+/** One in-flight write: what the socket holds until its callback. */
+interface PendingWrite {
+  buffer: Buffer;
+  bytes: number;
+  frames: number;
+}
+
+/**
+ * The per-stream state machine: reads bytes into pooled buffers, runs the codec's decode loop,
+ * delivers frames, encodes sends into pooled write buffers, flushes them once per tick, and
+ * sequences the close so that `onClosed` comes exactly once, last.
+ *
+ * A Connection is the `Context` handlers receive.
+ */
+export class Connection<P extends AnyProtocol> implements Context<P> {
+  readonly token: Token;
+  readonly remoteAddress: string | undefined;
+  readonly localAddress: string | undefined;
+  session: P['session'];
+
+  readonly #host: ConnectionHost<P>;
+  readonly #stream: Duplex;
+  readonly #codec: Codec<P['in'], P['out']>;
+  readonly #handler: Handler<P>;
+  readonly #pool: BufferPool;
+  readonly #maxFrameLength: number;
+  readonly #maxFramesPerTick: number;
+
+  // Input: unconsumed bytes live in #in[#inStart, #inEnd) only while there are any.
+  #in: Buffer | null = null;
+  #inStart = 0;
+  #inEnd = 0;
+  #inputEnd: InputEnd = null;
+  #inputFinished = false;
+  #pause = 0;
+  #framesThisRead = 0;
+  #inFlight = 0;
+  #resumeScheduled = false;
+
+  // Output: frames encoded into #out[0, #outEnd) until the tick's flush; sealed buffers waiting
+  // behind it; writes handed to the socket until their callbacks.
+  #out: Buffer | null = null;
+  #outEnd = 0;
+  #outFrames = 0;
+  #sealed: PendingWrite[] = [];
+  #writing: PendingWrite[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  #outputOpen = true;
+
+  // Lifecycle.
+  #ready = false;
+  #socketClosed = false;
+  #closedCalled = false;
+  #errorReported = false;
+  #error: MaiError | undefined = undefined;
+  #reason: CloseReason | null = null;
+  #timeouts = new Set<number>();
+  #lingerTimer: number | null = null;
+
+  // Accounting for onClosed.
+  #framesReceived = 0;
+  #framesSent = 0;
+  #framesUnsent = 0;
+  #bytesUnsent = 0;
+  #partialBytes = 0;
+
+  constructor(
+    host: ConnectionHost<P>,
+    stream: Duplex,
+    token: Token,
+    codec: Codec<P['in'], P['out']>,
+    session: P['session'],
+    paths?: { local?: string; remote?: string },
+  ) {
+    this.#host = host;
+    this.#stream = stream;
+    this.token = token;
+    this.#codec = codec;
+    this.#handler = host.handler;
+    this.#pool = host.pool;
+    this.#maxFrameLength = host.settings.maxFrameLength;
+    this.#maxFramesPerTick = host.settings.maxFramesPerTick;
+    this.session = session;
+    const socket = stream as Partial<Socket>;
+    // Unix sockets have no address of their own in Node: the engine knows the path.
+    this.remoteAddress = paths?.remote ?? describeAddress(socket.remoteAddress, socket.remotePort);
+    this.localAddress = paths?.local ?? describeAddress(socket.localAddress, socket.localPort);
+    stream.on('error', this.#onStreamError);
+    stream.on('end', this.#onStreamEnd);
+    stream.on('close', this.#onStreamClose);
+    stream.on('drain', this.#onDrain);
+    process.nextTick(startConnection, this);
+  }
+
+  // ---- Context -------------------------------------------------------------------------------
+
+  get writable(): boolean {
+    return this.#outputOpen && this.#queuedBytes < this.#host.settings.writeHighWaterMark;
+  }
+
+  get closed(): boolean {
+    return this.#socketClosed || this.#closedCalled;
+  }
+
+  send(frame: P['out']): boolean {
+    if (!this.#outputOpen) return false;
+    this.#encode(frame);
+    this.#outFrames++;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(flushConnection, this);
+    }
+    return this.#queuedBytes < this.#host.settings.writeHighWaterMark;
+  }
+
+  close(): void {
+    this.#setReason('local');
+    this.#stopInput();
+    this.#endOutput();
+    this.#armLinger();
+  }
+
+  end(): void {
+    this.#setReason('local');
+    this.#endOutput();
+  }
+
+  abort(): void {
+    this.#setReason('aborted');
+    this.#stopInput();
+    this.#outputOpen = false;
+    this.#stream.destroy();
+  }
+
+  setTimeout(value: P['timeout'], ms: number): TimeoutHandle {
+    if (this.closed) return 0 as TimeoutHandle;
+    const id = this.#host.timers.add(ms, () => this.#fireTimeout(id, value));
+    this.#timeouts.add(id);
+    return id as TimeoutHandle;
+  }
+
+  clearTimeout(handle: TimeoutHandle): boolean {
+    if (!this.#timeouts.delete(handle)) return false;
+    return this.#host.timers.cancel(handle);
+  }
+
+  // ---- Engine-facing -------------------------------------------------------------------------
+
+  /** Called once, on the tick after the connection was created. */
+  start(): void {
+    if (this.#ready) return;
+    this.#ready = true;
+    // onReady comes first even for a stream that died before its first tick.
+    if (!this.#call('onReady')) return;
+    if (this.#inputEnd === null && !this.#socketClosed) this.#stream.on('data', this.#onData);
+  }
+
+  /** Sends whatever the handler queued since the last flush, in one write where possible. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#out !== null && this.#outEnd > 0) this.#seal();
+    const sealed = this.#sealed;
+    if (sealed.length === 0) return;
+    if (this.#socketClosed) return;
+    const stream = this.#stream;
+    const many = sealed.length > 1;
+    if (many) stream.cork();
+    let full = false;
+    for (const write of sealed) {
+      this.#writing.push(write);
+      const view =
+        write.bytes === write.buffer.length ? write.buffer : write.buffer.subarray(0, write.bytes);
+      full = !stream.write(view, this.#onWritten);
+    }
+    sealed.length = 0;
+    if (many) stream.uncork();
+    if (full) this.#pauseFor(Pause.WriteBlocked);
+  }
+
+  /** Starts the graceful close of `engine.shutdown()`: a goodbye hook, then `close()`. */
+  shutdown(): void {
+    if (this.closed) return;
+    this.#setReason('shutdown');
+    if (this.#ready && this.#inputEnd === null) this.#call('onShutdown');
+    this.close();
+  }
+
+  /** Closes now because the shutdown deadline passed. */
+  forceClose(error: MaiError): void {
+    // Stop waiting for pending handlers: a late settle finds inFlight at 0 and is ignored.
+    this.#inFlight = 0;
+    if (!this.#socketClosed) this.#reportError(error);
+    this.#stopInput();
+    this.#outputOpen = false;
+    if (this.#socketClosed) this.#maybeFinish();
+    else this.#stream.destroy();
+  }
+
+  /** Whether `send` would queue a frame (the output side is still open). */
+  get accepting(): boolean {
+    return this.#outputOpen;
+  }
+
+  /** Bytes encoded but not yet acknowledged by the socket. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  // ---- Input ---------------------------------------------------------------------------------
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#inputEnd !== null) return;
+    this.#framesThisRead = 0;
+    if (this.#in === null && this.#pause === 0) {
+      // Fast path: decode straight from the socket's chunk; copy only an unfinished tail.
+      const stop = this.#decodeLoop(chunk, 0, chunk.length);
+      if (stop < chunk.length) {
+        if (this.#inputEnd === null) this.#keep(chunk, stop, chunk.length);
+        else this.#partialBytes += chunk.length - stop;
+      }
+    } else {
+      this.#append(chunk);
+      this.#decodeKept();
+    }
+    this.#afterInput();
+  };
+
+  /**
+   * Decodes frames from `bytes[start, end)` until the codec needs more bytes, reading is paused,
+   * or the input stops. Returns where it stopped.
+   */
+  #decodeLoop(bytes: Buffer, start: number, end: number): number {
+    const codec = this.#codec;
+    while (start < end && this.#pause === 0 && this.#inputEnd !== 'stopped') {
+      if (this.#framesThisRead >= this.#maxFramesPerTick) {
+        this.#pauseFor(Pause.Budget);
+        this.#scheduleResume();
+        break;
+      }
+      let result: ReturnType<typeof codec.decode>;
+      try {
+        result = codec.decode(bytes, start, end);
+      } catch (error) {
+        this.#fail(asMaiError(error, ErrorCode.CodecThrew, 'codec.decode threw'));
+        return start;
+      }
+      if (result === IncompleteFrame) {
+        if (end - start > this.#maxFrameLength) {
+          this.#fail(new FrameTooLongError(end - start, this.#maxFrameLength, 'incomplete frame'));
+        }
+        return start;
+      }
+      const bytesRead = result.bytesRead;
+      if (!(bytesRead >= 1 && bytesRead <= end - start && Math.floor(bytesRead) === bytesRead)) {
+        this.#fail(
+          new CodecContractError(
+            `codec.decode returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
+          ),
+        );
+        return start;
+      }
+      if (bytesRead > this.#maxFrameLength) {
+        this.#fail(new FrameTooLongError(bytesRead, this.#maxFrameLength));
+        return start;
+      }
+      start += bytesRead;
+      this.#deliver(result.frame);
+    }
+    return start;
+  }
+
+  #deliver(frame: P['in']): void {
+    this.#framesReceived++;
+    this.#framesThisRead++;
+    let result: void | Promise<void>;
+    try {
+      result = this.#handler.onFrame(this, frame);
+    } catch (error) {
+      this.#fail(asMaiError(error, ErrorCode.HandlerFailed, 'onFrame threw'));
+      return;
+    }
+    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      this.#inFlight++;
+      result.then(this.#onHandlerSettled, this.#onHandlerRejected);
+      if (this.#inFlight >= this.#host.settings.maxFramesInFlight) this.#pauseFor(Pause.InFlight);
+    }
+  }
+
+  #onHandlerSettled = (): void => {
+    if (this.#inFlight === 0) return; // forced close already gave up on it
+    this.#inFlight--;
+    if (this.#pause & Pause.InFlight && this.#inFlight < this.#host.settings.maxFramesInFlight) {
+      this.#resumeFor(Pause.InFlight);
+    }
+    this.#afterInput();
+  };
+
+  #onHandlerRejected = (error: unknown): void => {
+    this.#fail(asMaiError(error, ErrorCode.HandlerFailed, 'onFrame rejected'));
+    this.#onHandlerSettled();
+  };
+
+  /** Copies an unfinished tail out of a buffer we do not own into a leased one. */
+  #keep(chunk: Buffer, from: number, to: number): void {
+    const length = to - from;
+    const buffer = this.#pool.lease(length);
+    chunk.copy(buffer, 0, from, to);
+    this.#in = buffer;
+    this.#inStart = 0;
+    this.#inEnd = length;
+  }
+
+  /** Appends a chunk after the kept bytes, compacting or growing the leased buffer as needed. */
+  #append(chunk: Buffer): void {
+    const kept = this.#in;
+    if (kept === null) {
+      this.#keep(chunk, 0, chunk.length);
+      return;
+    }
+    const length = chunk.length;
+    const held = this.#inEnd - this.#inStart;
+    if (this.#inEnd + length > kept.length) {
+      if (held + length <= kept.length) {
+        kept.copyWithin(0, this.#inStart, this.#inEnd);
+      } else {
+        // Grow geometrically, but never far past what a frame of maxFrameLength can need.
+        const size = Math.max(
+          held + length,
+          Math.min(kept.length * 2, this.#maxFrameLength + length),
+        );
+        const grown = this.#pool.lease(size);
+        kept.copy(grown, 0, this.#inStart, this.#inEnd);
+        this.#pool.release(kept);
+        this.#in = grown;
+      }
+      this.#inStart = 0;
+      this.#inEnd = held;
+    }
+    chunk.copy(this.#in as Buffer, this.#inEnd);
+    this.#inEnd += length;
+  }
+
+  #decodeKept(): void {
+    const kept = this.#in;
+    if (kept === null || this.#pause !== 0 || this.#inputEnd === 'stopped') return;
+    const stop = this.#decodeLoop(kept, this.#inStart, this.#inEnd);
+    if (this.#in !== kept) return; // the input stopped during the loop and released it
+    this.#inStart = stop;
+    if (stop === this.#inEnd) this.#releaseInput();
+  }
+
+  #releaseInput(): void {
+    if (this.#in === null) return;
+    this.#pool.release(this.#in);
+    this.#in = null;
+    this.#inStart = 0;
+    this.#inEnd = 0;
+  }
+
+  /** After frames were delivered: flush the replies, and see whether the input has ended. */
+  #afterInput(): void {
+    if (this.#flushScheduled) this.flush();
+    if (this.#inputEnd !== null && !this.#inputFinished && this.#pause === 0) this.#finishInput();
+    if (this.#inputFinished) this.#afterInputFinished();
+  }
+
+  /** The input ended and every complete frame is delivered: deal with what is left. */
+  #finishInput(): void {
+    // A socket that broke while reading was paused may still hold complete frames.
+    if (this.#inputEnd !== 'stopped') this.#decodeKept();
+    if (this.#pause !== 0) return;
+    this.#inputFinished = true;
+    if (this.#inputEnd === 'eof' && this.#in !== null) this.#decodeEof();
+    if (this.#in !== null) {
+      this.#partialBytes += this.#inEnd - this.#inStart;
+      this.#releaseInput();
+    }
+  }
+
+  #decodeEof(): void {
+    const decodeEof = this.#codec.decodeEof;
+    let start = this.#inStart;
+    const end = this.#inEnd;
+    const bytes = this.#in as Buffer;
+    if (decodeEof !== undefined) {
+      while (start < end && this.#inputEnd === 'eof') {
+        let result: ReturnType<typeof decodeEof>;
+        try {
+          result = decodeEof.call(this.#codec, bytes, start, end);
+        } catch (error) {
+          this.#fail(asMaiError(error, ErrorCode.CodecThrew, 'codec.decodeEof threw'));
+          break;
+        }
+        if (result === IncompleteFrame) break;
+        const bytesRead = result.bytesRead;
+        if (!(bytesRead >= 1 && bytesRead <= end - start && Math.floor(bytesRead) === bytesRead)) {
+          this.#fail(
+            new CodecContractError(
+              `codec.decodeEof returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
+            ),
+          );
+          break;
+        }
+        start += bytesRead;
+        this.#deliver(result.frame);
+      }
+    }
+    this.#inStart = start;
+    if (start === end) {
+      this.#releaseInput();
+    } else if (this.#inputEnd === 'eof') {
+      this.#fail(new TruncatedFrameError(end - start));
+    }
+  }
+
+  /** Input is over. Once handlers have settled, end our side (if nobody did) and finish. */
+  #afterInputFinished(): void {
+    if (this.#inFlight > 0) return;
+    if (this.#error !== undefined) this.#reportError(this.#error);
+    if (this.#inputEnd === 'eof' && this.#outputOpen) {
+      this.#setReason('remote');
+      this.#endOutput();
+    }
+    this.#maybeFinish();
+  }
+
+  /** Stops delivering frames; bytes not yet delivered count as partial. */
+  #stopInput(): void {
+    if (this.#inputEnd === 'stopped') return;
+    this.#inputEnd = 'stopped';
+    if (this.#in !== null) {
+      this.#partialBytes += this.#inEnd - this.#inStart;
+      this.#releaseInput();
+    }
+    // Keep the socket flowing so the peer's FIN (and anything before it) is read and dropped
+    // rather than left in the kernel, where it would turn our close into a reset.
+    this.#pause = 0;
+    this.#stream.resume();
+    this.#afterInput();
+  }
+
+  #pauseFor(reason: number): void {
+    if (this.#pause === 0) this.#stream.pause();
+    this.#pause |= reason;
+  }
+
+  #resumeFor(reason: number): void {
+    if ((this.#pause & reason) === 0) return;
+    this.#pause &= ~reason;
+    if (this.#pause !== 0) return;
+    this.#framesThisRead = 0;
+    this.#decodeKept();
+    if (this.#pause === 0 && this.#inputEnd === null) this.#stream.resume();
+  }
+
+  #scheduleResume(): void {
+    if (this.#resumeScheduled) return;
+    this.#resumeScheduled = true;
+    setImmediate(resumeConnection, this);
+  }
+
+  /** Continues decoding after yielding to other streams (the per-read frame budget). */
+  resumeAfterBudget(): void {
+    this.#resumeScheduled = false;
+    this.#resumeFor(Pause.Budget);
+    this.#afterInput();
+  }
+
+  #onDrain = (): void => {
+    this.#resumeFor(Pause.WriteBlocked);
+    this.#afterInput();
+  };
+
+  #onStreamEnd = (): void => {
+    if (this.#inputEnd === null) this.#inputEnd = 'eof';
+    this.#afterInput();
+  };
+
+  #onStreamError = (error: Error): void => {
+    if (this.#error === undefined) {
+      this.#error = new ConnectionError(
+        ErrorCode.ConnectionReset,
+        `stream error: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.#setReason('error');
+    if (this.#inputEnd === null) this.#inputEnd = 'broken';
+    this.#outputOpen = false;
+  };
+
+  #onStreamClose = (): void => {
+    this.#socketClosed = true;
+    this.#outputOpen = false;
+    this.#pause &= ~Pause.WriteBlocked; // no 'drain' will come any more
+    if (this.#inputEnd === null) this.#inputEnd = 'broken';
+    this.#disarmLinger();
+    // Write callbacks of a destroyed socket run before 'close'; whatever is still listed was
+    // never acknowledged, and the socket holds no reference to it any more.
+    this.#dropOutput();
+    if (!this.#ready) {
+      this.start();
+    }
+    this.#afterInput();
+  };
+
+  // ---- Output --------------------------------------------------------------------------------
+
+  /** Encodes a frame after the bytes already queued in this tick, growing the buffer if asked. */
+  #encode(frame: P['out']): void {
+    const codec = this.#codec;
+    const standard = this.#pool.bufferSize;
+    let size = standard;
+    for (;;) {
+      if (this.#out === null) {
+        this.#out = this.#pool.lease(size);
+        this.#outEnd = 0;
+      }
+      const out = this.#out;
+      const start = this.#outEnd;
+      let written: ReturnType<typeof codec.encode>;
+      try {
+        written = codec.encode(frame, out, start);
+      } catch (error) {
+        this.#releaseEmptyOut();
+        if (error instanceof EncodeError) throw error;
+        throw asMaiError(error, ErrorCode.EncodeFailed, 'codec.encode threw');
+      }
+      if (written !== InsufficientBuffer) {
+        if (!(written >= 0 && written <= out.length - start && Math.floor(written) === written)) {
+          this.#releaseEmptyOut();
+          throw new CodecContractError(
+            `codec.encode returned ${String(written)}, but had ${out.length - start} bytes of room`,
+          );
+        }
+        if (written > this.#maxFrameLength) {
+          this.#releaseEmptyOut();
+          throw new EncodeError(
+            `encoded frame length ${written} exceeds maxFrameLength ${this.#maxFrameLength}`,
+          );
+        }
+        this.#outEnd = start + written;
+        this.#queuedBytes += written;
+        return;
+      }
+      if (start > 0) {
+        // Not enough room behind the frames already queued: start a fresh buffer.
+        this.#seal();
+        continue;
+      }
+      if (out.length >= this.#maxFrameLength) {
+        this.#releaseEmptyOut();
+        throw new EncodeError(
+          `frame does not fit in maxFrameLength ${this.#maxFrameLength} bytes when encoded`,
+        );
+      }
+      size = Math.min(out.length * 2, this.#maxFrameLength);
+      this.#pool.release(out);
+      this.#out = null;
+    }
+  }
+
+  #releaseEmptyOut(): void {
+    if (this.#out !== null && this.#outEnd === 0) {
+      this.#pool.release(this.#out);
+      this.#out = null;
+    }
+  }
+
+  /** Moves the current output buffer to the list waiting for the flush. */
+  #seal(): void {
+    const out = this.#out;
+    if (out === null) return;
+    this.#out = null;
+    if (this.#outEnd === 0) {
+      this.#pool.release(out);
+      return;
+    }
+    this.#sealed.push({ buffer: out, bytes: this.#outEnd, frames: this.#outFrames });
+    this.#outEnd = 0;
+    this.#outFrames = 0;
+  }
+
+  #onWritten = (error?: Error | null): void => {
+    const write = this.#writing.shift();
+    if (write === undefined) return; // already accounted for at close
+    this.#queuedBytes -= write.bytes;
+    if (error) {
+      this.#framesUnsent += write.frames;
+      this.#bytesUnsent += write.bytes;
+    } else {
+      this.#framesSent += write.frames;
+    }
+    this.#pool.release(write.buffer);
+  };
+
+  /** Ends our side after everything queued: the FIN follows the last write. */
+  #endOutput(): void {
+    if (!this.#outputOpen) return;
+    this.#outputOpen = false;
+    this.flush();
+    if (!this.#socketClosed) this.#stream.end();
+  }
+
+  /** Counts everything never acknowledged as unsent and gives the buffers back. */
+  #dropOutput(): void {
+    if (this.#out !== null) this.#seal();
+    for (const list of [this.#sealed, this.#writing]) {
+      for (const write of list) {
+        this.#framesUnsent += write.frames;
+        this.#bytesUnsent += write.bytes;
+        this.#pool.release(write.buffer);
+      }
+      list.length = 0;
+    }
+    this.#framesUnsent += this.#outFrames;
+    this.#outFrames = 0;
+    this.#queuedBytes = 0;
+  }
+
+  // ---- Lifecycle -----------------------------------------------------------------------------
+
+  #setReason(reason: CloseReason): void {
+    if (this.#reason === null) this.#reason = reason;
+  }
+
+  /** An error that ends the stream: reported once, input stopped, output flushed then closed. */
+  #fail(error: MaiError): void {
+    if (this.#error === undefined) this.#error = error;
+    this.#setReason('error');
+    this.#reportError(error);
+    if (this.#inputEnd !== 'stopped') {
+      this.#stopInput();
+      this.#endOutput();
+      this.#armLinger();
+    }
+  }
+
+  #reportError(error: MaiError): void {
+    if (this.#errorReported || this.#closedCalled) return;
+    this.#errorReported = true;
+    if (this.#error === undefined) this.#error = error;
+    const onError = this.#handler.onError;
+    if (onError === undefined) return;
+    try {
+      onError.call(this.#handler, this, error);
+    } catch (thrown) {
+      this.#host.handlerThrew(thrown);
+    }
+    if (this.#flushScheduled) this.flush();
+  }
+
+  /** Calls a handler callback that may fail the stream. Returns false if it threw. */
+  #call(name: 'onReady' | 'onShutdown'): boolean {
+    const callback = this.#handler[name];
+    if (callback === undefined) return true;
+    try {
+      callback.call(this.#handler, this);
+      return true;
+    } catch (error) {
+      this.#fail(asMaiError(error, ErrorCode.HandlerFailed, `${name} threw`));
+      return false;
+    }
+  }
+
+  #fireTimeout(id: number, value: P['timeout']): void {
+    if (!this.#timeouts.delete(id) || this.closed) return;
+    const onTimeout = this.#handler.onTimeout;
+    if (onTimeout === undefined) return;
+    try {
+      onTimeout.call(this.#handler, this, value);
+    } catch (error) {
+      this.#fail(asMaiError(error, ErrorCode.HandlerFailed, 'onTimeout threw'));
+    }
+  }
+
+  #armLinger(): void {
+    if (this.#lingerTimer !== null || this.#socketClosed) return;
+    this.#lingerTimer = this.#host.timers.add(this.#host.settings.closeTimeoutMs, () => {
+      this.#lingerTimer = null;
+      this.#stream.destroy();
+    });
+  }
+
+  #disarmLinger(): void {
+    if (this.#lingerTimer === null) return;
+    this.#host.timers.cancel(this.#lingerTimer);
+    this.#lingerTimer = null;
+  }
+
+  /** onClosed, once the socket is closed, the input is over and no handler is pending. */
+  #maybeFinish(): void {
+    if (this.#closedCalled || !this.#socketClosed || !this.#inputFinished || this.#inFlight > 0) {
+      return;
+    }
+    if (this.#error !== undefined) this.#reportError(this.#error);
+    this.#closedCalled = true;
+    for (const id of this.#timeouts) this.#host.timers.cancel(id);
+    this.#timeouts.clear();
+    this.#stream.off('data', this.#onData);
+    const info: CloseInfo = {
+      reason: this.#reason ?? 'remote',
+      error: this.#error,
+      framesReceived: this.#framesReceived,
+      framesSent: this.#framesSent,
+      framesUnsent: this.#framesUnsent,
+      bytesUnsent: this.#bytesUnsent,
+      partialBytes: this.#partialBytes,
+    };
+    this.#host.forget(this, info);
+    const onClosed = this.#handler.onClosed;
+    if (onClosed === undefined) return;
+    try {
+      onClosed.call(this.#handler, this, info);
+    } catch (error) {
+      this.#host.handlerThrew(error);
+    }
+  }
+}
+
+function startConnection(connection: Connection<AnyProtocol>): void {
+  connection.start();
+}
+
+function flushConnection(connection: Connection<AnyProtocol>): void {
+  connection.flush();
+}
+
+function resumeConnection(connection: Connection<AnyProtocol>): void {
+  connection.resumeAfterBudget();
+}
+
+function describeAddress(
+  address: string | undefined,
+  port: number | undefined,
+): string | undefined {
+  if (address === undefined || address === '') return undefined;
+  if (port === undefined) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -1,0 +1,94 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { ErrorCode, MaiError } from '../errors.js';
+import { type Address, formatAddress, SOCKET_OPTIONS } from './address.js';
+
+/** A listening server socket owned by an engine. */
+export interface Listener {
+  /** What it is bound to; for `port: 0`, the port the system chose. */
+  readonly address: Address;
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  /** Stops accepting. Streams already accepted stay managed by the engine. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds a TCP or Unix socket server and hands each accepted socket to `onSocket`.
+ * Rejects with `MAI_LISTEN_FAILED` (cause: the system error, e.g. EADDRINUSE).
+ */
+export function bindListener(
+  address: Address,
+  onSocket: (socket: Socket, listener: ServerListener) => void,
+  onClosed: (listener: ServerListener) => void,
+): Promise<ServerListener> {
+  const server = createServer({ ...SOCKET_OPTIONS, pauseOnConnect: false });
+  const listener = new ServerListener(server, address, onClosed);
+  server.on('connection', (socket) => {
+    listener.accepted++;
+    socket.setNoDelay(true);
+    onSocket(socket, listener);
+  });
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error): void => {
+      reject(
+        new MaiError(
+          ErrorCode.ListenFailed,
+          `cannot listen on ${formatAddress(address)}: ${error.message}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    };
+    server.once('error', fail);
+    const ready = (): void => {
+      server.off('error', fail);
+      // Later server errors (EMFILE on accept, say) must not crash the process: Node retries
+      // accepting by itself; we only need a listener so the event is not unhandled.
+      server.on('error', () => {});
+      listener.bound();
+      resolve(listener);
+    };
+    if ('path' in address) server.listen(address.path, ready);
+    else server.listen(address.port, address.host ?? 'localhost', ready);
+  });
+}
+
+export class ServerListener implements Listener {
+  accepted = 0;
+  #server: Server;
+  #address: Address;
+  #onClosed: (listener: ServerListener) => void;
+  #closing: Promise<void> | null = null;
+
+  constructor(server: Server, address: Address, onClosed: (listener: ServerListener) => void) {
+    this.#server = server;
+    this.#address = address;
+    this.#onClosed = onClosed;
+  }
+
+  get address(): Address {
+    return this.#address;
+  }
+
+  /** Records the real address once bound (the chosen port for port 0). */
+  bound(): void {
+    const bound = this.#server.address();
+    if (bound !== null && typeof bound === 'object') {
+      this.#address = { port: bound.port, host: bound.address };
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === null) {
+      this.#closing = new Promise((resolve) => {
+        // server.close() stops accepting at once; its callback would wait for every accepted
+        // socket to end, which is the engine's business, not the listener's.
+        this.#server.close();
+        this.#onClosed(this);
+        setImmediate(resolve);
+      });
+    }
+    return this.#closing;
+  }
+}
