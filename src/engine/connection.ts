@@ -38,7 +38,7 @@ export interface ConnectionHost<P extends AnyProtocol> {
 
 /** Why reading is paused: a bit each, reading resumes when none is left. */
 const Pause = {
-  /** The socket's write buffer is full: stop taking work until 'drain'. */
+  /** Queued output is above the write high-water mark: stop taking work until it drains. */
   WriteBlocked: 1,
   /** `maxFramesInFlight` onFrame Promises are pending. */
   InFlight: 2,
@@ -96,8 +96,11 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #inFlight = 0;
   #resumeScheduled = false;
 
-  // Output: frames encoded into #out[0, #outEnd) until the tick's flush; sealed buffers waiting
-  // behind it; writes handed to the socket until their callbacks.
+  // Output: frames are encoded into #out[0, #outEnd); full buffers wait in #sealed; one batch at
+  // a time is handed to the stream (#writing) until its callback. Keeping a single batch in
+  // flight, rather than letting the stream buffer writes, is what lets the engine know which
+  // bytes reached the kernel when the stream dies, and coalesces everything sent meanwhile
+  // into the next batch.
   #out: Buffer | null = null;
   #outEnd = 0;
   #outFrames = 0;
@@ -106,6 +109,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #queuedBytes = 0;
   #flushScheduled = false;
   #outputOpen = true;
+  #finPending = false;
 
   // Lifecycle.
   #ready = false;
@@ -148,7 +152,6 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     stream.on('error', this.#onStreamError);
     stream.on('end', this.#onStreamEnd);
     stream.on('close', this.#onStreamClose);
-    stream.on('drain', this.#onDrain);
     process.nextTick(startConnection, this);
   }
 
@@ -164,8 +167,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
 
   send(frame: P['out']): boolean {
     if (!this.#outputOpen) return false;
-    this.#encode(frame);
-    this.#outFrames++;
+    // A frame that encodes to no bytes has nothing to wait for: it is sent as soon as queued.
+    if (this.#encode(frame) === 0) this.#framesSent++;
+    else this.#outFrames++;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -188,8 +192,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   abort(): void {
     this.#setReason('aborted');
     this.#stopInput();
-    this.#outputOpen = false;
-    this.#stream.destroy();
+    this.#destroy();
   }
 
   setTimeout(value: P['timeout'], ms: number): TimeoutHandle {
@@ -215,26 +218,38 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     if (this.#inputEnd === null && !this.#socketClosed) this.#stream.on('data', this.#onData);
   }
 
-  /** Sends whatever the handler queued since the last flush, in one write where possible. */
+  /**
+   * Hands what the handler queued since the last flush to the stream: one write, or one writev
+   * for several buffers. If a batch is still in flight, the new frames wait and leave together
+   * when it completes.
+   */
   flush(): void {
     this.#flushScheduled = false;
     if (this.#out !== null && this.#outEnd > 0) this.#seal();
-    const sealed = this.#sealed;
-    if (sealed.length === 0) return;
-    if (this.#socketClosed) return;
-    const stream = this.#stream;
-    const many = sealed.length > 1;
-    if (many) stream.cork();
-    let full = false;
-    for (const write of sealed) {
-      this.#writing.push(write);
-      const view =
-        write.bytes === write.buffer.length ? write.buffer : write.buffer.subarray(0, write.bytes);
-      full = !stream.write(view, this.#onWritten);
+    if (this.#writing.length > 0 || this.#socketClosed) return;
+    const batch = this.#sealed;
+    if (batch.length > 0) {
+      // Swap the lists: the (empty) in-flight list collects the next batch.
+      this.#sealed = this.#writing;
+      this.#writing = batch;
+      const stream = this.#stream;
+      const last = batch.length - 1;
+      if (last > 0) stream.cork();
+      for (let i = 0; i <= last; i++) {
+        const write = batch[i] as PendingWrite;
+        const view =
+          write.bytes === write.buffer.length
+            ? write.buffer
+            : write.buffer.subarray(0, write.bytes);
+        // One callback for the batch: the stream completes writes in order.
+        if (i === last) stream.write(view, this.#onWritten);
+        else stream.write(view);
+      }
+      if (last > 0) stream.uncork();
+    } else if (this.#finPending) {
+      this.#finPending = false;
+      this.#stream.end();
     }
-    sealed.length = 0;
-    if (many) stream.uncork();
-    if (full) this.#pauseFor(Pause.WriteBlocked);
   }
 
   /** Starts the graceful close of `engine.shutdown()`: a goodbye hook, then `close()`. */
@@ -251,9 +266,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#inFlight = 0;
     if (!this.#socketClosed) this.#reportError(error);
     this.#stopInput();
-    this.#outputOpen = false;
     if (this.#socketClosed) this.#maybeFinish();
-    else this.#stream.destroy();
+    else this.#destroy();
   }
 
   /** Whether `send` would queue a frame (the output side is still open). */
@@ -526,11 +540,6 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#afterInput();
   }
 
-  #onDrain = (): void => {
-    this.#resumeFor(Pause.WriteBlocked);
-    this.#afterInput();
-  };
-
   #onStreamEnd = (): void => {
     if (this.#inputEnd === null) this.#inputEnd = 'eof';
     this.#afterInput();
@@ -554,7 +563,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #onStreamClose = (): void => {
     this.#socketClosed = true;
     this.#outputOpen = false;
-    this.#pause &= ~Pause.WriteBlocked; // no 'drain' will come any more
+    this.#pause &= ~Pause.WriteBlocked; // nothing will drain any more
     if (this.#inputEnd === null) this.#inputEnd = 'broken';
     this.#disarmLinger();
     // Write callbacks of a destroyed socket run before 'close'; whatever is still listed was
@@ -569,7 +578,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   // ---- Output --------------------------------------------------------------------------------
 
   /** Encodes a frame after the bytes already queued in this tick, growing the buffer if asked. */
-  #encode(frame: P['out']): void {
+  #encode(frame: P['out']): number {
     const codec = this.#codec;
     const standard = this.#pool.bufferSize;
     let size = standard;
@@ -603,7 +612,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         }
         this.#outEnd = start + written;
         this.#queuedBytes += written;
-        return;
+        if (this.#queuedBytes >= this.#host.settings.writeHighWaterMark) {
+          this.#pauseFor(Pause.WriteBlocked);
+        }
+        return written;
       }
       if (start > 0) {
         // Not enough room behind the frames already queued: start a fresh buffer.
@@ -644,40 +656,77 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   #onWritten = (error?: Error | null): void => {
-    const write = this.#writing.shift();
-    if (write === undefined) return; // already accounted for at close
+    const batch = this.#writing;
+    if (batch.length === 0) return; // settled when the stream was destroyed
+    // Node calls back with no error for a write cancelled by destroy(): only a callback on a
+    // live stream proves the bytes reached the kernel.
+    const sent = !error && !this.#stream.destroyed;
+    for (const write of batch) this.#settle(write, sent ? write.bytes : 0);
+    batch.length = 0;
+    if (this.#socketClosed || this.#stream.destroyed) return;
+    if (this.#queuedBytes < this.#host.settings.writeHighWaterMark) {
+      this.#resumeFor(Pause.WriteBlocked);
+    }
+    this.flush();
+    if (this.#pause === 0) this.#afterInput();
+  };
+
+  /** Accounts one write whose first `sentBytes` reached the kernel, and frees its buffer. */
+  #settle(write: PendingWrite, sentBytes: number): void {
     this.#queuedBytes -= write.bytes;
-    if (error) {
-      this.#framesUnsent += write.frames;
-      this.#bytesUnsent += write.bytes;
-    } else {
+    if (sentBytes === write.bytes) {
       this.#framesSent += write.frames;
+    } else {
+      // A frame counts as sent only if its whole buffer reached the kernel.
+      this.#framesUnsent += write.frames;
+      this.#bytesUnsent += write.bytes - sentBytes;
     }
     this.#pool.release(write.buffer);
-  };
+  }
 
   /** Ends our side after everything queued: the FIN follows the last write. */
   #endOutput(): void {
     if (!this.#outputOpen) return;
     this.#outputOpen = false;
-    this.flush();
-    if (!this.#socketClosed) this.#stream.end();
+    this.#finPending = true;
+    if (!this.#socketClosed) this.flush();
   }
 
-  /** Counts everything never acknowledged as unsent and gives the buffers back. */
+  /**
+   * Destroys the stream now. Before it goes, asks the socket how many bytes of the batch in
+   * flight are still waiting in libuv (`writeQueueSize`), so the rest count as sent; for a
+   * stream that cannot tell, the whole batch counts as unsent.
+   */
+  #destroy(): void {
+    this.#outputOpen = false;
+    const batch = this.#writing;
+    if (batch.length > 0) {
+      const handle = (this.#stream as { _handle?: { writeQueueSize?: unknown } })._handle;
+      let waiting =
+        typeof handle?.writeQueueSize === 'number'
+          ? handle.writeQueueSize
+          : Number.POSITIVE_INFINITY;
+      for (let i = batch.length - 1; i >= 0; i--) {
+        const write = batch[i] as PendingWrite;
+        const unsent = Math.min(waiting, write.bytes);
+        waiting -= unsent;
+        this.#settle(write, write.bytes - unsent);
+      }
+      batch.length = 0;
+    }
+    this.#dropOutput();
+    this.#stream.destroy();
+  }
+
+  /** Counts everything never handed to the stream as unsent and gives the buffers back. */
   #dropOutput(): void {
     if (this.#out !== null) this.#seal();
     for (const list of [this.#sealed, this.#writing]) {
-      for (const write of list) {
-        this.#framesUnsent += write.frames;
-        this.#bytesUnsent += write.bytes;
-        this.#pool.release(write.buffer);
-      }
+      for (const write of list) this.#settle(write, 0);
       list.length = 0;
     }
     this.#framesUnsent += this.#outFrames;
     this.#outFrames = 0;
-    this.#queuedBytes = 0;
   }
 
   // ---- Lifecycle -----------------------------------------------------------------------------
@@ -740,7 +789,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     if (this.#lingerTimer !== null || this.#socketClosed) return;
     this.#lingerTimer = this.#host.timers.add(this.#host.settings.closeTimeoutMs, () => {
       this.#lingerTimer = null;
-      this.#stream.destroy();
+      this.#destroy();
     });
   }
 

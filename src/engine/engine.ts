@@ -14,6 +14,8 @@ import { TimerQueue } from './timers.js';
 export type ListenOptions<P extends AnyProtocol> = Address & {
   /** Creates the session of each accepted stream (overrides the engine's `session`). */
   session?: () => P['session'];
+  /** Length of the kernel's accept queue. Default 511 (Node's; capped by net.core.somaxconn). */
+  backlog?: number;
 };
 
 /** Options of `engine.connect`. */
@@ -146,6 +148,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
     const path = 'path' in options ? options.path : undefined;
     const listener = await bindListener(
       options,
+      options.backlog ?? 511,
       (socket: Socket) => {
         if (this.#shuttingDown) {
           socket.destroy();

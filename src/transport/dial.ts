@@ -2,29 +2,55 @@ import { connect, type Socket } from 'node:net';
 import { ConnectionError, ErrorCode } from '../errors.js';
 import { type Address, formatAddress, SOCKET_OPTIONS } from './address.js';
 
+/** First and last pause between attempts when a Unix socket's accept queue is full. */
+const RETRY_FIRST_MS = 2;
+const RETRY_MAX_MS = 100;
+
 /**
  * Opens a TCP or Unix socket connection. Resolves with the connected socket, or rejects with
  * `MAI_CONNECT_REFUSED` (nothing listening), `MAI_CONNECT_TIMEOUT` (no answer within
  * `timeoutMs`; the attempt is destroyed) or `MAI_CONNECT_FAILED` (anything else, with `cause`).
+ *
+ * A Unix socket whose accept queue is full fails a connect at once with EAGAIN, where TCP would
+ * wait in the SYN queue. A busy server is not an absent one, so EAGAIN is retried, with
+ * growing pauses, until the deadline.
  */
-export function dial(address: Address, timeoutMs: number): Promise<Socket> {
+export async function dial(address: Address, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = RETRY_FIRST_MS;
+  for (;;) {
+    try {
+      return await attempt(address, deadline - Date.now(), timeoutMs);
+    } catch (error) {
+      const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+      if (cause?.code !== 'EAGAIN' || Date.now() + pause >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, RETRY_MAX_MS);
+    }
+  }
+}
+
+function attempt(address: Address, remainingMs: number, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket =
       'path' in address
         ? connect({ ...SOCKET_OPTIONS, path: address.path })
         : connect({ ...SOCKET_OPTIONS, port: address.port, host: address.host ?? 'localhost' });
     const where = formatAddress(address);
-    const timer = setTimeout(() => {
-      socket.off('error', onError);
-      socket.on('error', () => {});
-      socket.destroy();
-      reject(
-        new ConnectionError(
-          ErrorCode.ConnectTimeout,
-          `connect to ${where} timed out after ${timeoutMs} ms`,
-        ),
-      );
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        socket.off('error', onError);
+        socket.on('error', () => {});
+        socket.destroy();
+        reject(
+          new ConnectionError(
+            ErrorCode.ConnectTimeout,
+            `connect to ${where} timed out after ${timeoutMs} ms`,
+          ),
+        );
+      },
+      Math.max(1, remainingMs),
+    );
     const onError = (error: NodeJS.ErrnoException): void => {
       clearTimeout(timer);
       const refused = error.code === 'ECONNREFUSED' || error.code === 'ENOENT';

@@ -18,6 +18,7 @@ export interface Listener {
  */
 export function bindListener(
   address: Address,
+  backlog: number,
   onSocket: (socket: Socket, listener: ServerListener) => void,
   onClosed: (listener: ServerListener) => void,
 ): Promise<ServerListener> {
@@ -49,8 +50,8 @@ export function bindListener(
       listener.bound();
       resolve(listener);
     };
-    if ('path' in address) server.listen(address.path, ready);
-    else server.listen(address.port, address.host ?? 'localhost', ready);
+    if ('path' in address) server.listen({ path: address.path, backlog }, ready);
+    else server.listen({ port: address.port, host: address.host ?? 'localhost', backlog }, ready);
   });
 }
 
