@@ -59,3 +59,46 @@ export {
 } from './errors.js';
 export type { Address } from './transport/address.js';
 export type { Listener } from './transport/listener.js';
+export {
+  type ByteOrder,
+  type LengthFieldLength,
+  LengthPrefixedCodec,
+  type LengthPrefixedOptions,
+} from './codec/length-prefixed.js';
+export {
+  DEFAULT_MAX_DELIMITED_LENGTH,
+  DelimiterCodec,
+  type DelimiterCodecOptions,
+} from './codec/delimiter.js';
+export { FixedLengthCodec, MAX_FIXED_FRAME_LENGTH } from './codec/fixed-length.js';
+export {
+  DEFAULT_MAX_LINE_LENGTH,
+  LineEnding,
+  type LineFrame,
+  type LineFrames,
+  LinesCodec,
+  type LinesCodecOptions,
+  LineTooLong,
+} from './codec/lines.js';
+export { type CodecMapping, mapCodec } from './codec/map.js';
+export { DEFAULT_MAX_CHUNK_LENGTH, RawCodec, type RawCodecOptions } from './codec/raw.js';
+export { RESP_DEFAULTS, RespCodec, type RespCodecOptions } from './codec/resp.js';
+export { RespDecoder, type RespDecoderOptions } from './codec/resp-decode.js';
+export { RespRequestDecoder, type RespRequestDecoderOptions } from './codec/resp-request.js';
+export { RespEncoder, type RespEncoderLimits, type RespProtocol } from './codec/resp-encode.js';
+export { splitInlineArgs } from './codec/resp-inline.js';
+export {
+  RespAttributed,
+  RespBigNumber,
+  RespDouble,
+  RespError,
+  RespMap,
+  type RespOutbound,
+  type RespPair,
+  RespPush,
+  RespSet,
+  RespSwitchProtocol,
+  RespType,
+  type RespValue,
+  RespVerbatim,
+} from './codec/resp-types.js';

@@ -1,0 +1,150 @@
+import { DecodeError, FrameTooLongError } from '../errors.js';
+
+/**
+ * The lines of RESP that both decoders read: header numbers, line ends, and the errors they
+ * raise. Numbers are parsed from the bytes, without a string, and the value is written into a
+ * `HeaderValue` the caller owns (no tuple is allocated per header).
+ */
+
+export const CR = 0x0d;
+export const LF = 0x0a;
+
+/**
+ * Where `readLength` and `readInteger` put the number they read.
+ *
+ * @example
+ * ```ts
+ * const header: HeaderValue = { value: 0 };
+ * const next = readLength(Buffer.from('$5\r\n'), 0, 5, header); // 5, header.value === 5
+ * ```
+ */
+export interface HeaderValue {
+  value: number | bigint;
+}
+
+/**
+ * Reads the header line `<type><length>\r\n` at `at`: `-1`, `0` or `[1-9][0-9]*` within 64
+ * bits (Redis's `string2ll` rules: no `+`, no leading zero, no `-0`). Stores the length in
+ * `out.value` and returns the index after the LF, or -1 when the line is not complete yet. A byte
+ * that cannot belong to the line is rejected at once, without waiting for the CRLF.
+ *
+ * @example
+ * ```ts
+ * readLength(Buffer.from('*-1\r\n'), 0, 5, header); // 5, header.value === -1
+ * ```
+ */
+export function readLength(bytes: Buffer, at: number, end: number, out: HeaderValue): number {
+  let i = at + 1;
+  const negative = i < end && bytes[i] === 0x2d;
+  if (negative) i++;
+  const digitsStart = i;
+  let value = 0;
+  for (;;) {
+    if (i >= end) return -1;
+    const c = bytes[i] as number;
+    if (c === CR) break;
+    if (c < 0x30 || c > 0x39) throw corrupt('invalid length', bytes, at, i + 1);
+    value = value * 10 + (c - 0x30);
+    i++;
+    if (i - digitsStart > 19) throw corrupt('length overflows 64 bits', bytes, at, i);
+  }
+  if (i + 1 >= end) return -1;
+  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
+  const digits = i - digitsStart;
+  if (digits === 0 || (digits > 1 && bytes[digitsStart] === 0x30)) {
+    throw corrupt('invalid length', bytes, at, i);
+  }
+  if (negative) {
+    if (digits !== 1 || value !== 1) throw corrupt('negative length', bytes, at, i);
+    out.value = -1;
+  } else {
+    if (digits === 19 && bytes.toString('latin1', digitsStart, i) > '9223372036854775807') {
+      throw corrupt('length overflows 64 bits', bytes, at, i);
+    }
+    out.value = value;
+  }
+  return i + 2;
+}
+
+/**
+ * Reads `:[+-]digits\r\n` within int64 into `out.value`: a number when safe, else a bigint.
+ * Returns the index after the LF, or -1 when the line is not complete yet.
+ *
+ * @example
+ * ```ts
+ * readInteger(Buffer.from(':-42\r\n'), 0, 6, header); // 6, header.value === -42
+ * ```
+ */
+export function readInteger(bytes: Buffer, at: number, end: number, out: HeaderValue): number {
+  let i = at + 1;
+  const sign = i < end ? (bytes[i] as number) : 0;
+  if (sign === 0x2d || sign === 0x2b) i++;
+  const digitsStart = i;
+  let value = 0;
+  for (;;) {
+    if (i >= end) return -1;
+    const c = bytes[i] as number;
+    if (c === CR) break;
+    if (c < 0x30 || c > 0x39) throw corrupt('invalid integer', bytes, at, i + 1);
+    value = value * 10 + (c - 0x30);
+    i++;
+    if (i - digitsStart > 19) throw corrupt('integer overflows 64 bits', bytes, at, i);
+  }
+  if (i + 1 >= end) return -1;
+  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
+  const digits = i - digitsStart;
+  if (digits === 0) throw corrupt('invalid integer', bytes, at, i);
+  if (digits <= 15) {
+    out.value = sign === 0x2d ? -value : value;
+  } else {
+    const big = BigInt(bytes.toString('latin1', at + 1, i));
+    if (big < -(2n ** 63n) || big >= 2n ** 63n) {
+      throw corrupt('integer overflows 64 bits', bytes, at, i);
+    }
+    out.value =
+      big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(big)
+        : big;
+  }
+  return i + 2;
+}
+
+/** Copies bytes[from, to) out of the engine's buffer: one Buffer, from Node's pool when small. */
+export function copy(bytes: Buffer, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafe(to - from);
+  bytes.copy(out, 0, from, to);
+  return out;
+}
+
+/** First index of `byte` in bytes[from, end), or -1. Never reports a byte at or past `end`. */
+export function findByte(bytes: Buffer, byte: number, from: number, end: number): number {
+  if (end - from <= 64) {
+    for (let i = from; i < end; i++) if (bytes[i] === byte) return i;
+    return -1;
+  }
+  const i = bytes.indexOf(byte, from);
+  return i !== -1 && i < end ? i : -1;
+}
+
+/** A corrupt-frame error quoting the offending bytes (at most 40 of them). */
+export function corrupt(what: string, bytes: Buffer, from: number, to: number): DecodeError {
+  const shown = bytes.toString(
+    'latin1',
+    from,
+    Math.min(Math.max(to, from), from + 40, bytes.length),
+  );
+  return new DecodeError(`RESP ${what}: ${JSON.stringify(shown)}`);
+}
+
+/** A limit error: FrameTooLongError's code and fields, with the option's name in the message. */
+export function tooLong(
+  what: string,
+  observed: number,
+  max: number,
+  option: string,
+): FrameTooLongError {
+  const error = new FrameTooLongError(observed, max, what);
+  // The base message names maxFrameLength; a RESP limit is a different option.
+  error.message = `RESP ${what} ${observed} exceeds ${option} ${max}`;
+  return error;
+}
