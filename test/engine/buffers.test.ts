@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  BufferPool,
+  CANARY_BYTE,
+  type Codec,
+  type DecodeResult,
+  type EncodeResult,
+  InsufficientBuffer,
+  type Protocol,
+  protocolEngine,
+} from '../../src/index.js';
+import { U32Codec } from '../support/codecs.js';
+import { MemoryStream, rawConnect, readAll, u32Frame } from '../support/peers.js';
+import { Recorder } from '../support/recorder.js';
+import {
+  assertEngineClean,
+  listenAddress,
+  removeSocketFile,
+  TRANSPORTS,
+  until,
+} from '../support/transports.js';
+
+type Bytes = Protocol<{ in: Buffer }>;
+
+describe('BufferPool', () => {
+  test('starts with initialPoolSize buffers, keeps at most maxPoolSize idle, counts leases', () => {
+    const pool = new BufferPool({ bufferSize: 1024, initialPoolSize: 2, maxPoolSize: 3 });
+    assert.deepEqual(pool.stats(), { leased: 0, leasedBytes: 0, idle: 2, allocated: 2 });
+    const leased = Array.from({ length: 5 }, () => pool.lease());
+    assert.deepEqual(pool.stats(), { leased: 5, leasedBytes: 5120, idle: 0, allocated: 5 });
+    for (const buffer of leased) pool.release(buffer);
+    assert.deepEqual(pool.stats(), { leased: 0, leasedBytes: 0, idle: 3, allocated: 5 });
+  });
+
+  test('an oversized lease gets a buffer of its own that is never pooled', () => {
+    const pool = new BufferPool({ bufferSize: 1024, initialPoolSize: 1, maxPoolSize: 4 });
+    const big = pool.lease(5000);
+    assert.equal(big.length, 5000);
+    assert.equal(pool.stats().leasedBytes, 5000);
+    pool.release(big);
+    assert.deepEqual(pool.stats(), { leased: 0, leasedBytes: 0, idle: 1, allocated: 2 });
+  });
+
+  test('debug mode fills released buffers with the canary, tracks lease sites, refuses a double release', () => {
+    const pool = new BufferPool({
+      bufferSize: 64,
+      initialPoolSize: 0,
+      maxPoolSize: 4,
+      debug: true,
+    });
+    const buffer = pool.lease();
+    buffer.fill(0x41);
+    const view = buffer.subarray(0, 8); // a view kept past the lease, as a buggy codec would
+    assert.equal(pool.outstanding().length, 1);
+    assert.match(pool.outstanding()[0] ?? '', /leased here/);
+    pool.release(buffer);
+    assert.ok(
+      view.every((byte) => byte === CANARY_BYTE),
+      'the stale view shows the canary',
+    );
+    assert.equal(pool.outstanding().length, 0);
+    assert.throws(() => pool.release(buffer), /not leased/);
+  });
+});
+
+for (const transport of TRANSPORTS) {
+  describe(`buffers over ${transport}`, () => {
+    test('an idle stream holds no pooled bytes; a partial frame holds one buffer until it completes', async (t) => {
+      const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
+      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
+      const address = listenAddress(transport);
+      const listener = await server.listen(address);
+      t.after(() => removeSocketFile(address));
+      const sockets = await Promise.all(
+        Array.from({ length: 20 }, () => rawConnect(listener.address)),
+      );
+      await until(() => server.stats().streams === 20, 5000, 'streams adopted');
+      assert.equal(server.stats().pool.leased, 0, 'idle streams lease nothing');
+
+      const frame = u32Frame('x'.repeat(100));
+      const first = sockets[0];
+      assert.ok(first);
+      const reply = readAll(first);
+      first.write(frame.subarray(0, 50));
+      await until(() => server.stats().pool.leased === 1, 5000, 'the partial frame to be kept');
+      first.end(frame.subarray(50));
+      assert.deepEqual(await reply, frame);
+      await until(() => log.closedCount === 1, 5000, 'onClosed');
+      assert.equal(server.stats().pool.leased, 0, 'nothing leased once the frame completed');
+      for (const socket of sockets.slice(1)) socket.destroy();
+      await until(() => log.closedCount === 20, 5000, 'all closed');
+      await server.shutdown({ deadlineMs: 1000 });
+      assertEngineClean(server);
+    });
+
+    test('a frame larger than the pooled buffer grows the read buffer and is encoded after InsufficientBuffer retries', async (t) => {
+      const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
+      const server = protocolEngine<Bytes>({
+        codec: () => new U32Codec(),
+        handler: log.handler,
+        initialBufferSize: 256,
+        debugBuffers: true,
+      });
+      const address = listenAddress(transport);
+      const listener = await server.listen(address);
+      t.after(() => removeSocketFile(address));
+      const payloads = [
+        Buffer.alloc(100, 1),
+        Buffer.alloc(300_000, 2),
+        Buffer.alloc(10, 3),
+        Buffer.alloc(70_000, 4),
+      ];
+      for (const payload of payloads)
+        for (let i = 0; i < payload.length; i += 251) payload[i] = i & 0xff;
+      const wire = Buffer.concat(payloads.map(u32Frame));
+      const socket = await rawConnect(listener.address);
+      const reply = readAll(socket);
+      socket.end(wire);
+      const echoed = await reply;
+      assert.equal(echoed.length, wire.length);
+      assert.ok(echoed.equals(wire), 'echo is byte-identical (no canary, no stale bytes)');
+      await until(() => log.closedCount === 1, 5000, 'onClosed');
+      await server.shutdown({ deadlineMs: 1000 });
+      assert.deepEqual(server.outstandingLeases(), []);
+      assertEngineClean(server);
+    });
+  });
+}
+
+test('frames sent in one tick leave in one write', async () => {
+  const server = protocolEngine<Bytes>({
+    codec: () => new U32Codec(),
+    handler: {
+      onFrame(ctx, frame) {
+        for (let i = 0; i < 1000; i++) ctx.send(frame);
+      },
+    },
+    initialBufferSize: 64 * 1024,
+  });
+  const stream = new MemoryStream();
+  server.manage(stream);
+  stream.feed(u32Frame('ping'));
+  await until(() => stream.writes.length > 0, 5000, 'a write');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(stream.writes.length, 1, 'one write call');
+  assert.equal(stream.writes[0]?.length, 1, 'with one buffer');
+  assert.equal(stream.written.length, 1000 * 8);
+  stream.push(null);
+  await server.wait();
+  assertEngineClean(server);
+});
+
+test('frames that overflow one pooled buffer leave in one writev', async () => {
+  const server = protocolEngine<Bytes>({
+    codec: () => new U32Codec(),
+    handler: {
+      onFrame(ctx, frame) {
+        for (let i = 0; i < 100; i++) ctx.send(frame);
+      },
+    },
+    initialBufferSize: 1024,
+  });
+  const stream = new MemoryStream();
+  server.manage(stream);
+  stream.feed(u32Frame(Buffer.alloc(96)));
+  await until(() => stream.writes.length > 0, 5000, 'a write');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(stream.writes.length, 1, 'one writev call');
+  assert.equal(stream.writes[0]?.length, 10, '100 frames of 100 bytes in ten 1 KiB buffers');
+  assert.equal(stream.written.length, 100 * 100);
+  stream.push(null);
+  await server.wait();
+  assertEngineClean(server);
+});
+
+test('a frame the codec cannot fit even in maxFrameLength bytes throws MAI_ENCODE_FAILED from send; nothing queued', async () => {
+  class Unfittable implements Codec<Buffer> {
+    decode(): DecodeResult<Buffer> {
+      return { frame: Buffer.alloc(0), bytesRead: 1 };
+    }
+    encode(_frame: Buffer, _buffer: Buffer, _start: number): EncodeResult {
+      return InsufficientBuffer;
+    }
+  }
+  const errors: unknown[] = [];
+  const server = protocolEngine<Bytes>({
+    codec: () => new Unfittable(),
+    handler: {
+      onFrame(ctx) {
+        try {
+          ctx.send(Buffer.alloc(1));
+        } catch (error) {
+          errors.push(error);
+        }
+        ctx.close();
+      },
+    },
+    initialBufferSize: 64,
+    maxFrameLength: 1000,
+  });
+  const stream = new MemoryStream();
+  server.manage(stream);
+  stream.feed(Buffer.from('x'), 1, true);
+  await server.wait();
+  assert.equal(errors.length, 1);
+  assert.equal((errors[0] as { code: string }).code, 'MAI_ENCODE_FAILED');
+  assert.equal(stream.written.length, 0);
+  assertEngineClean(server);
+});
