@@ -32,6 +32,12 @@ export const ErrorCode = {
   ConnectFailed: 'MAI_CONNECT_FAILED',
   /** `listen` could not bind its address (see `cause`, e.g. EADDRINUSE). */
   ListenFailed: 'MAI_LISTEN_FAILED',
+  /** The peer does not read: queued output passed the hard limit, or stayed above the soft limit too long. */
+  SlowConsumer: 'MAI_SLOW_CONSUMER',
+  /** An unfinished frame stayed unfinished for `partialFrameTimeoutMs` (slowloris). */
+  PartialFrameTimeout: 'MAI_PARTIAL_FRAME_TIMEOUT',
+  /** No frame arrived within `firstFrameTimeoutMs` of the stream opening. */
+  FirstFrameTimeout: 'MAI_FIRST_FRAME_TIMEOUT',
   /** The stream was closed by `engine.shutdown()` before it finished on its own. */
   ShutdownDeadline: 'MAI_SHUTDOWN_DEADLINE',
   /** The engine is shutting down or shut down and refuses new streams. */

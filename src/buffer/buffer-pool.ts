@@ -87,6 +87,11 @@ export class BufferPool {
     }
   }
 
+  /** Bytes currently leased (what `stats().leasedBytes` says, without building the object). */
+  get leasedBytes(): number {
+    return this.#leasedBytes;
+  }
+
   stats(): BufferPoolStats {
     return {
       leased: this.#leased,

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { BufferPool } from '../buffer/buffer-pool.js';
+import { type BufferPool, CANARY_BYTE } from '../buffer/buffer-pool.js';
 import { type Codec, IncompleteFrame, InsufficientBuffer } from '../codec/codec.js';
 import {
   asMaiError,
@@ -21,7 +21,7 @@ import type {
   TimeoutHandle,
   Token,
 } from './protocol.js';
-import type { Settings } from './settings.js';
+import type { IdleTimeouts, Settings } from './settings.js';
 import type { TimerQueue } from './timers.js';
 
 /** What a connection needs from its engine. */
@@ -34,6 +34,17 @@ export interface ConnectionHost<P extends AnyProtocol> {
   forget(connection: Connection<P>, info: CloseInfo): void;
   /** `onError` or `onClosed` threw: nobody else to tell. */
   handlerThrew(error: unknown): void;
+  readonly idleTimeouts: IdleTimeouts<P['timeout']> | undefined;
+  /** With a memory budget: called after a read grew the pool, and after buffers were released. */
+  readonly budgeted: boolean;
+  grew(): void;
+  shrank(): void;
+}
+
+/** Per-stream timeouts resolved for the stream's role (0 = off). */
+export interface StreamTimeouts {
+  partialFrameMs: number;
+  firstFrameMs: number;
 }
 
 /** Why reading is paused: a bit each, reading resumes when none is left. */
@@ -44,6 +55,8 @@ const Pause = {
   InFlight: 2,
   /** `maxFramesPerTick` frames were decoded in this read: yield to other streams. */
   Budget: 4,
+  /** The engine's memory budget is exceeded and this stream is among the heaviest. */
+  Memory: 8,
 } as const;
 
 /**
@@ -84,6 +97,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   readonly #pool: BufferPool;
   readonly #maxFrameLength: number;
   readonly #maxFramesPerTick: number;
+  readonly #debug: boolean;
 
   // Input: unconsumed bytes live in #in[#inStart, #inEnd) only while there are any.
   #in: Buffer | null = null;
@@ -121,6 +135,23 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #timeouts = new Set<number>();
   #lingerTimer: number | null = null;
 
+  // Watchdog: one timer-queue entry per stream, armed for the earliest of the deadlines below
+  // and re-armed when it fires, so activity only updates timestamps (no timer work per read).
+  readonly #limits: StreamTimeouts;
+  #watchdog = 0;
+  #watchdogAt = Number.POSITIVE_INFINITY;
+  #openedAt = 0;
+  #lastReadAt = 0;
+  #lastWriteAt = 0;
+  #idleFired = { read: 0, write: 0, any: 0 };
+  /** When the current unfinished frame last made progress (0: no unfinished frame). */
+  #partialSince = 0;
+  /** When queued output went above the slow-consumer soft limit (0: it is below). */
+  #softSince = 0;
+  #slowConsumer = false;
+  #drainWaiters: ((drained: boolean) => void)[] = [];
+  #endReported = false;
+
   // Accounting for onClosed.
   #framesReceived = 0;
   #framesSent = 0;
@@ -134,8 +165,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     token: Token,
     codec: Codec<P['in'], P['out']>,
     session: P['session'],
+    limits: StreamTimeouts,
     paths?: { local?: string; remote?: string },
   ) {
+    this.#limits = limits;
     this.#host = host;
     this.#stream = stream;
     this.token = token;
@@ -144,6 +177,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#pool = host.pool;
     this.#maxFrameLength = host.settings.maxFrameLength;
     this.#maxFramesPerTick = host.settings.maxFramesPerTick;
+    this.#debug = host.settings.debugBuffers;
     this.session = session;
     const socket = stream as Partial<Socket>;
     // Unix sockets have no address of their own in Node: the engine knows the path.
@@ -175,6 +209,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       process.nextTick(flushConnection, this);
     }
     return this.#queuedBytes < this.#host.settings.writeHighWaterMark;
+  }
+
+  drain(): Promise<boolean> {
+    if (this.closed || !this.#outputOpen) return Promise.resolve(false);
+    if (this.#queuedBytes < this.#host.settings.writeHighWaterMark) return Promise.resolve(true);
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   close(): void {
@@ -213,9 +253,16 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   start(): void {
     if (this.#ready) return;
     this.#ready = true;
+    const now = Date.now();
+    this.#openedAt = now;
+    this.#lastReadAt = now;
+    this.#lastWriteAt = now;
     // onReady comes first even for a stream that died before its first tick.
     if (!this.#call('onReady')) return;
-    if (this.#inputEnd === null && !this.#socketClosed) this.#stream.on('data', this.#onData);
+    if (this.#inputEnd === null && !this.#socketClosed) {
+      this.#stream.on('data', this.#onData);
+      this.#watch();
+    }
   }
 
   /**
@@ -285,6 +332,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #onData = (chunk: Buffer): void => {
     if (this.#inputEnd !== null) return;
     this.#framesThisRead = 0;
+    const now = Date.now();
+    this.#lastReadAt = now;
     if (this.#in === null && this.#pause === 0) {
       // Fast path: decode straight from the socket's chunk; copy only an unfinished tail.
       const stop = this.#decodeLoop(chunk, 0, chunk.length);
@@ -296,7 +345,16 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#append(chunk);
       this.#decodeKept();
     }
+    // Slowloris defence: an unfinished frame must make progress (a frame completed, or a new
+    // unfinished one started) within partialFrameTimeoutMs.
+    if (this.#in === null) {
+      this.#partialSince = 0;
+    } else if (this.#framesThisRead > 0 || this.#partialSince === 0) {
+      this.#partialSince = now;
+      if (this.#limits.partialFrameMs > 0) this.#armWatchdog(now + this.#limits.partialFrameMs);
+    }
     this.#afterInput();
+    if (this.#host.budgeted) this.#host.grew();
   };
 
   /**
@@ -336,6 +394,18 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       if (bytesRead > this.#maxFrameLength) {
         this.#fail(new FrameTooLongError(bytesRead, this.#maxFrameLength));
         return start;
+      }
+      if (this.#debug) {
+        if (keepsView(result.frame, bytes.buffer, 3)) {
+          this.#fail(
+            new CodecContractError(
+              'codec.decode returned a frame that keeps a view of the read buffer (debugBuffers); copy the bytes',
+            ),
+          );
+          return start;
+        }
+        // Whatever the frame shares with the read buffer now shows the canary.
+        bytes.fill(CANARY_BYTE, start, start + bytesRead);
       }
       start += bytesRead;
       this.#deliver(result.frame);
@@ -429,6 +499,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#in = null;
     this.#inStart = 0;
     this.#inEnd = 0;
+    if (this.#host.budgeted) this.#host.shrank();
   }
 
   /** After frames were delivered: flush the replies, and see whether the input has ended. */
@@ -491,7 +562,11 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #afterInputFinished(): void {
     if (this.#inFlight > 0) return;
     if (this.#error !== undefined) this.#reportError(this.#error);
-    if (this.#inputEnd === 'eof' && this.#outputOpen) {
+    if (this.#inputEnd === 'eof' && this.#error === undefined && !this.#endReported) {
+      this.#endReported = true;
+      this.#call('onEnd');
+    }
+    if (this.#inputEnd === 'eof' && this.#outputOpen && !this.#host.settings.allowHalfOpen) {
       this.#setReason('remote');
       this.#endOutput();
     }
@@ -523,6 +598,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#pause &= ~reason;
     if (this.#pause !== 0) return;
     this.#framesThisRead = 0;
+    if (this.#partialSince !== 0) {
+      // The partial-frame clock restarts when reading does.
+      this.#partialSince = Date.now();
+      if (this.#limits.partialFrameMs > 0) {
+        this.#armWatchdog(this.#partialSince + this.#limits.partialFrameMs);
+      }
+    }
     this.#decodeKept();
     if (this.#pause === 0 && this.#inputEnd === null) this.#stream.resume();
   }
@@ -614,6 +696,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         this.#queuedBytes += written;
         if (this.#queuedBytes >= this.#host.settings.writeHighWaterMark) {
           this.#pauseFor(Pause.WriteBlocked);
+          this.#checkSlowConsumer();
         }
         return written;
       }
@@ -661,11 +744,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     // Node calls back with no error for a write cancelled by destroy(): only a callback on a
     // live stream proves the bytes reached the kernel.
     const sent = !error && !this.#stream.destroyed;
+    if (sent) this.#lastWriteAt = Date.now();
     for (const write of batch) this.#settle(write, sent ? write.bytes : 0);
     batch.length = 0;
     if (this.#socketClosed || this.#stream.destroyed) return;
     if (this.#queuedBytes < this.#host.settings.writeHighWaterMark) {
       this.#resumeFor(Pause.WriteBlocked);
+      this.#wakeDrainWaiters(true);
     }
     this.flush();
     if (this.#pause === 0) this.#afterInput();
@@ -674,6 +759,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   /** Accounts one write whose first `sentBytes` reached the kernel, and frees its buffer. */
   #settle(write: PendingWrite, sentBytes: number): void {
     this.#queuedBytes -= write.bytes;
+    if (this.#softSince !== 0 && this.#queuedBytes <= this.#host.settings.slowConsumerSoftLimit) {
+      this.#softSince = 0;
+    }
     if (sentBytes === write.bytes) {
       this.#framesSent += write.frames;
     } else {
@@ -682,6 +770,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#bytesUnsent += write.bytes - sentBytes;
     }
     this.#pool.release(write.buffer);
+    if (this.#host.budgeted) this.#host.shrank();
   }
 
   /** Ends our side after everything queued: the FIN follows the last write. */
@@ -762,7 +851,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   /** Calls a handler callback that may fail the stream. Returns false if it threw. */
-  #call(name: 'onReady' | 'onShutdown'): boolean {
+  #call(name: 'onReady' | 'onShutdown' | 'onEnd'): boolean {
     const callback = this.#handler[name];
     if (callback === undefined) return true;
     try {
@@ -775,7 +864,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   #fireTimeout(id: number, value: P['timeout']): void {
-    if (!this.#timeouts.delete(id) || this.closed) return;
+    if (!this.#timeouts.delete(id)) return;
+    this.#deliverTimeout(value);
+  }
+
+  #deliverTimeout(value: P['timeout']): void {
+    if (this.closed) return;
     const onTimeout = this.#handler.onTimeout;
     if (onTimeout === undefined) return;
     try {
@@ -783,6 +877,156 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     } catch (error) {
       this.#fail(asMaiError(error, ErrorCode.HandlerFailed, 'onTimeout threw'));
     }
+  }
+
+  /**
+   * Output above the slow-consumer limits: past the hard limit the stream fails at once (on the
+   * next tick, not inside the caller's `send`); past the soft limit the watchdog gives it
+   * `slowConsumerSoftLimitMs` to drain.
+   */
+  #checkSlowConsumer(): void {
+    const settings = this.#host.settings;
+    if (this.#slowConsumer) return;
+    if (this.#queuedBytes > settings.slowConsumerHardLimit) {
+      this.#slowConsumer = true;
+      this.#outputOpen = false;
+      process.nextTick(failSlowConsumer, this);
+    } else if (this.#queuedBytes > settings.slowConsumerSoftLimit && this.#softSince === 0) {
+      this.#softSince = Date.now();
+      this.#armWatchdog(this.#softSince + settings.slowConsumerSoftLimitMs);
+    }
+  }
+
+  /** Closes a stream whose peer does not read: no flush (it would not drain), unsent reported. */
+  failSlowConsumer(): void {
+    if (this.#socketClosed) return;
+    const settings = this.#host.settings;
+    const hard = this.#queuedBytes > settings.slowConsumerHardLimit;
+    const error = new ConnectionError(
+      ErrorCode.SlowConsumer,
+      hard
+        ? `peer is not reading: ${this.#queuedBytes} bytes queued exceeds slowConsumerHardLimit ${settings.slowConsumerHardLimit}`
+        : `peer is not reading: queued output above slowConsumerSoftLimit ${settings.slowConsumerSoftLimit} for ${settings.slowConsumerSoftLimitMs} ms`,
+    );
+    if (this.#error === undefined) this.#error = error;
+    this.#setReason('error');
+    this.#stopInput();
+    this.#destroy();
+  }
+
+  #wakeDrainWaiters(drained: boolean): void {
+    if (this.#drainWaiters.length === 0) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve(drained);
+  }
+
+  #armWatchdog(at: number): void {
+    if (at >= this.#watchdogAt || this.#closedCalled) return;
+    if (this.#watchdog !== 0) this.#host.timers.cancel(this.#watchdog);
+    this.#watchdogAt = at;
+    this.#watchdog = this.#host.timers.add(at - Date.now(), this.#onWatchdog);
+  }
+
+  #disarmWatchdog(): void {
+    if (this.#watchdog !== 0) this.#host.timers.cancel(this.#watchdog);
+    this.#watchdog = 0;
+    this.#watchdogAt = Number.POSITIVE_INFINITY;
+  }
+
+  #onWatchdog = (): void => {
+    this.#watchdog = 0;
+    this.#watchdogAt = Number.POSITIVE_INFINITY;
+    this.#watch();
+  };
+
+  /** Checks every deadline of the stream, acts on those passed, and re-arms for the next. */
+  #watch(): void {
+    if (this.closed || this.#inputEnd === 'stopped') return;
+    const now = Date.now();
+    const settings = this.#host.settings;
+    const limits = this.#limits;
+    let next = Number.POSITIVE_INFINITY;
+    if (limits.firstFrameMs > 0 && this.#framesReceived === 0 && this.#inputEnd === null) {
+      const deadline = this.#openedAt + limits.firstFrameMs;
+      if (deadline <= now) {
+        this.#fail(
+          new ConnectionError(
+            ErrorCode.FirstFrameTimeout,
+            `no frame within firstFrameTimeoutMs ${limits.firstFrameMs}`,
+          ),
+        );
+        return;
+      }
+      next = Math.min(next, deadline);
+    }
+    // While reading is paused for the stream's own back-pressure (output, handlers, budget per
+    // read), a frame cannot progress: not the peer's fault. A memory-budget pause does not stop
+    // the clock: a stream stuck on a frame too large for the budget must not hold it forever.
+    if (
+      limits.partialFrameMs > 0 &&
+      this.#partialSince !== 0 &&
+      this.#inputEnd === null &&
+      (this.#pause & ~Pause.Memory) === 0
+    ) {
+      const deadline = this.#partialSince + limits.partialFrameMs;
+      if (deadline <= now) {
+        const held = this.#inEnd - this.#inStart;
+        this.#fail(
+          new ConnectionError(
+            ErrorCode.PartialFrameTimeout,
+            `an unfinished frame (${held} bytes so far) made no progress for partialFrameTimeoutMs ${limits.partialFrameMs}`,
+          ),
+        );
+        return;
+      }
+      next = Math.min(next, deadline);
+    }
+    if (this.#softSince !== 0) {
+      const deadline = this.#softSince + settings.slowConsumerSoftLimitMs;
+      if (deadline <= now) {
+        this.failSlowConsumer();
+        return;
+      }
+      next = Math.min(next, deadline);
+    }
+    const idle = this.#host.idleTimeouts;
+    if (idle !== undefined) {
+      for (const kind of IDLE_KINDS) {
+        const timeout = idle[kind];
+        if (timeout === undefined) continue;
+        const active =
+          kind === 'read'
+            ? this.#lastReadAt
+            : kind === 'write'
+              ? this.#lastWriteAt
+              : Math.max(this.#lastReadAt, this.#lastWriteAt);
+        let deadline = Math.max(active, this.#idleFired[kind]) + timeout.ms;
+        if (deadline <= now) {
+          this.#idleFired[kind] = now;
+          this.#deliverTimeout(timeout.value);
+          if (this.closed) return;
+          deadline = now + timeout.ms;
+        }
+        next = Math.min(next, deadline);
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.#armWatchdog(next);
+  }
+
+  /** Pauses reading to relieve the engine's memory budget (the heaviest streams first). */
+  pauseForMemory(): void {
+    if (this.#inputEnd === null) this.#pauseFor(Pause.Memory);
+  }
+
+  resumeFromMemory(): void {
+    this.#resumeFor(Pause.Memory);
+    this.#afterInput();
+  }
+
+  /** Pooled bytes this stream holds: its read buffer and its queued output. */
+  get heldBytes(): number {
+    return this.#queuedBytes + (this.#in === null ? 0 : this.#in.length);
   }
 
   #armLinger(): void {
@@ -808,6 +1052,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#closedCalled = true;
     for (const id of this.#timeouts) this.#host.timers.cancel(id);
     this.#timeouts.clear();
+    this.#disarmWatchdog();
+    this.#wakeDrainWaiters(false);
     this.#stream.off('data', this.#onData);
     const info: CloseInfo = {
       reason: this.#reason ?? 'remote',
@@ -827,6 +1073,26 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#host.handlerThrew(error);
     }
   }
+}
+
+const IDLE_KINDS = ['read', 'write', 'any'] as const;
+
+/**
+ * Whether `value` (a frame) is, or holds within `depth` levels, a view of `memory`: the debug
+ * check that a codec copied what it kept.
+ */
+function keepsView(value: unknown, memory: ArrayBufferLike, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (ArrayBuffer.isView(value)) return value.buffer === memory;
+  if (depth === 0) return false;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) {
+    if (keepsView(item, memory, depth - 1)) return true;
+  }
+  return false;
+}
+
+function failSlowConsumer(connection: Connection<AnyProtocol>): void {
+  connection.failSlowConsumer();
 }
 
 function startConnection(connection: Connection<AnyProtocol>): void {

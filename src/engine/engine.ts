@@ -5,9 +5,9 @@ import { ConnectionError, ErrorCode, MaiError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { dial } from '../transport/dial.js';
 import { bindListener, type Listener, type ServerListener } from '../transport/listener.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, type ConnectionHost, type StreamTimeouts } from './connection.js';
 import type { AnyProtocol, CloseInfo, Context, TimeoutHandle, Token } from './protocol.js';
-import { type EngineOptions, resolveSettings, type Settings } from './settings.js';
+import { type EngineOptions, resolveSettings, SERVER_TIMEOUTS, type Settings } from './settings.js';
 import { TimerQueue } from './timers.js';
 
 /** Options of `engine.listen`. */
@@ -16,6 +16,15 @@ export type ListenOptions<P extends AnyProtocol> = Address & {
   session?: () => P['session'];
   /** Length of the kernel's accept queue. Default 511 (Node's; capped by net.core.somaxconn). */
   backlog?: number;
+  /**
+   * Streams this listener holds at most; connections beyond are accepted and closed at once,
+   * and counted in `listener.refused`. Default unlimited.
+   */
+  maxConnections?: number;
+  /** Overrides the engine's `partialFrameTimeoutMs` for accepted streams (default 30 s). */
+  partialFrameTimeoutMs?: number;
+  /** Overrides the engine's `firstFrameTimeoutMs` for accepted streams (default 10 s). */
+  firstFrameTimeoutMs?: number;
 };
 
 /** Options of `engine.connect`. */
@@ -24,6 +33,10 @@ export type ConnectOptions<P extends AnyProtocol> = Address & {
   session?: P['session'];
   /** Overrides the engine's `connectTimeoutMs`. */
   timeoutMs?: number;
+  /** Overrides the engine's `partialFrameTimeoutMs` for this stream (default off). */
+  partialFrameTimeoutMs?: number;
+  /** Overrides the engine's `firstFrameTimeoutMs` for this stream (default off). */
+  firstFrameTimeoutMs?: number;
 };
 
 /** What `shutdown` reports for a stream that was still open when it began. */
@@ -77,6 +90,9 @@ export class ProtocolEngine<P extends AnyProtocol> {
   #shuttingDown = false;
   #waiters: (() => void)[] = [];
   #closeWatchers = new Map<number, (report: ShutdownStreamReport) => void>();
+  #memoryPaused = new Set<Connection<P>>();
+  /** Under memory pressure, the one stream allowed to read on (see `#shrank`). */
+  #privileged: Connection<P> | null = null;
 
   constructor(options: EngineOptions<P>) {
     this.#settings = resolveSettings(options as EngineOptions<AnyProtocol>);
@@ -94,6 +110,10 @@ export class ProtocolEngine<P extends AnyProtocol> {
       timers: this.#timers,
       forget: (connection, info) => this.#forget(connection, info),
       handlerThrew: (error) => this.#handlerThrew(error),
+      idleTimeouts: options.idleTimeouts,
+      budgeted: this.#settings.memoryBudget > 0,
+      grew: () => this.#grew(),
+      shrank: () => this.#shrank(),
     };
   }
 
@@ -109,7 +129,11 @@ export class ProtocolEngine<P extends AnyProtocol> {
    */
   manage(stream: Duplex, session?: P['session']): Token {
     this.#refuseIfShuttingDown();
-    return this.#adopt(stream, session === undefined ? this.#newSession() : session).token;
+    return this.#adopt(
+      stream,
+      session === undefined ? this.#newSession() : session,
+      this.#timeoutsFor(false, {}),
+    ).token;
   }
 
   /** The context of a stream, if it is still managed. */
@@ -146,16 +170,17 @@ export class ProtocolEngine<P extends AnyProtocol> {
     this.#refuseIfShuttingDown();
     const makeSession = options.session ?? this.#options.session;
     const path = 'path' in options ? options.path : undefined;
+    const limits = this.#timeoutsFor(true, options);
     const listener = await bindListener(
       options,
-      options.backlog ?? 511,
+      { backlog: options.backlog ?? 511, maxConnections: options.maxConnections },
       (socket: Socket) => {
         if (this.#shuttingDown) {
           socket.destroy();
           return;
         }
         const session = makeSession === undefined ? (undefined as P['session']) : makeSession();
-        this.#adopt(socket, session, path === undefined ? undefined : { local: path });
+        this.#adopt(socket, session, limits, path === undefined ? undefined : { local: path });
       },
       (closed) => {
         this.#listeners.delete(closed);
@@ -194,6 +219,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
     const connection = this.#adopt(
       socket,
       session,
+      this.#timeoutsFor(false, options),
       'path' in options ? { remote: options.path } : undefined,
     );
     // onReady runs on the tick after adoption; resolve after it.
@@ -283,6 +309,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
   #adopt(
     stream: Duplex,
     session: P['session'],
+    limits: StreamTimeouts,
     paths?: { local?: string; remote?: string },
   ): Connection<P> {
     const token = this.#nextToken++ as Token;
@@ -292,6 +319,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
       token,
       this.#options.codec(),
       session,
+      limits,
       paths,
     );
     this.#streams.set(token, connection);
@@ -300,6 +328,9 @@ export class ProtocolEngine<P extends AnyProtocol> {
 
   #forget(connection: Connection<P>, info: CloseInfo): void {
     this.#streams.delete(connection.token);
+    this.#memoryPaused.delete(connection);
+    if (this.#privileged === connection) this.#privileged = null;
+    if (this.#settings.memoryBudget > 0) this.#shrank();
     const watcher = this.#closeWatchers.get(connection.token);
     if (watcher !== undefined) {
       this.#closeWatchers.delete(connection.token);
@@ -312,6 +343,78 @@ export class ProtocolEngine<P extends AnyProtocol> {
       });
     }
     this.#checkIdle();
+  }
+
+  /**
+   * The partial-frame and first-frame timeouts of a stream: the call's own values, else the
+   * engine's, else the role's default (on for accepted streams, off for the rest).
+   */
+  #timeoutsFor(
+    accepted: boolean,
+    call: { partialFrameTimeoutMs?: number; firstFrameTimeoutMs?: number },
+  ): StreamTimeouts {
+    const settings = this.#settings;
+    return {
+      partialFrameMs:
+        call.partialFrameTimeoutMs ??
+        settings.partialFrameTimeoutMs ??
+        (accepted ? SERVER_TIMEOUTS.partialFrameTimeoutMs : 0),
+      firstFrameMs:
+        call.firstFrameTimeoutMs ??
+        settings.firstFrameTimeoutMs ??
+        (accepted ? SERVER_TIMEOUTS.firstFrameTimeoutMs : 0),
+    };
+  }
+
+  /**
+   * Over the memory budget: pause reading on the streams holding the most pooled bytes, until
+   * the paused ones hold at least the excess. Growth stops there; what they hold drains as their
+   * output is written and their frames complete.
+   */
+  #grew(): void {
+    const budget = this.#settings.memoryBudget;
+    const used = this.#pool.leasedBytes;
+    if (used <= budget) return;
+    let excess = used - budget;
+    const heaviest = [...this.#streams.values()]
+      .filter((stream) => !this.#memoryPaused.has(stream) && stream !== this.#privileged)
+      .sort((a, b) => b.heldBytes - a.heldBytes);
+    for (const stream of heaviest) {
+      if (excess <= 0) break;
+      excess -= stream.heldBytes;
+      this.#memoryPaused.add(stream);
+      stream.pauseForMemory();
+    }
+    this.#shrank();
+  }
+
+  /**
+   * Below 3/4 of the budget again: every paused stream reads again. Still above it, but every
+   * stream that holds memory is paused: nobody can free anything, since a stream frees its read
+   * buffer only by completing its frame. Then the heaviest paused stream (the one with most of
+   * a frame) alone reads on, so at least one stream always progresses.
+   */
+  #shrank(): void {
+    if (this.#memoryPaused.size === 0) return;
+    if (this.#pool.leasedBytes <= (this.#settings.memoryBudget * 3) / 4) {
+      const paused = [...this.#memoryPaused];
+      this.#memoryPaused.clear();
+      this.#privileged = null;
+      for (const stream of paused) stream.resumeFromMemory();
+      return;
+    }
+    let heaviest: Connection<P> | null = null;
+    for (const stream of this.#streams.values()) {
+      if (!this.#memoryPaused.has(stream)) {
+        if (stream.heldBytes > 0) return; // someone can still free memory
+      } else if (heaviest === null || stream.heldBytes > heaviest.heldBytes) {
+        heaviest = stream;
+      }
+    }
+    if (heaviest === null) return;
+    this.#memoryPaused.delete(heaviest);
+    this.#privileged = heaviest;
+    heaviest.resumeFromMemory();
   }
 
   #newSession(): P['session'] {

@@ -87,6 +87,16 @@ export interface Context<P extends AnyProtocol = AnyProtocol> {
    * `EncodeError` if the codec cannot encode the frame; nothing is queued then.
    */
   send(frame: P['out']): boolean;
+  /**
+   * Resolves true once queued output is below the write high-water mark (at once if it already
+   * is), or false if the stream closes first: how an async handler waits out back-pressure.
+   *
+   * @example
+   * ```ts
+   * for (const row of rows) if (!ctx.send(row) && !(await ctx.drain())) return;
+   * ```
+   */
+  drain(): Promise<boolean>;
   /** Stops reading, flushes what is queued, then closes. */
   close(): void;
   /** Flushes what is queued and ends this side (FIN); frames from the peer still arrive. */
@@ -116,6 +126,11 @@ export interface Handler<P extends AnyProtocol = AnyProtocol> {
    */
   onFrame(ctx: Context<P>, frame: P['in']): void | Promise<void>;
   onTimeout?(ctx: Context<P>, value: P['timeout']): void;
+  /**
+   * The peer ended its side (FIN) and every frame before it was delivered. Unless the engine
+   * has `allowHalfOpen`, the engine then ends this side too, after the replies are flushed.
+   */
+  onEnd?(ctx: Context<P>): void;
   /** Called at most once, before `onClosed`, while `ctx.send` still works for a goodbye frame. */
   onError?(ctx: Context<P>, error: MaiError): void;
   onClosed?(ctx: Context<P>, info: CloseInfo): void;

@@ -34,6 +34,45 @@ export interface EngineOptions<P extends AnyProtocol> {
   maxFramesInFlight?: number;
   /** Frames decoded per stream per read before yielding to other streams. Default 1,024. */
   maxFramesPerTick?: number;
+  /**
+   * Queued output above which the stream is closed with `MAI_SLOW_CONSUMER` if it stays there
+   * for `slowConsumerSoftLimitMs`. Default 2 MiB.
+   */
+  slowConsumerSoftLimit?: number;
+  /** How long queued output may stay above the soft limit. Default 10 s. */
+  slowConsumerSoftLimitMs?: number;
+  /** Queued output above which the stream is closed at once with `MAI_SLOW_CONSUMER`. Default 8 MiB. */
+  slowConsumerHardLimit?: number;
+  /**
+   * An unfinished frame that makes no progress for this long closes the stream with
+   * `MAI_PARTIAL_FRAME_TIMEOUT` (a slowloris defence). `0` turns it off. Default 30 s for
+   * streams accepted by `listen`, off for `connect` and `manage` unless set here or per call.
+   */
+  partialFrameTimeoutMs?: number;
+  /**
+   * A stream that delivers no frame this long after it opened is closed with
+   * `MAI_FIRST_FRAME_TIMEOUT`. `0` turns it off. Default 10 s for streams accepted by `listen`,
+   * off for `connect` and `manage` unless set here or per call.
+   */
+  firstFrameTimeoutMs?: number;
+  /**
+   * Idle timeouts, delivered to `onTimeout(ctx, value)` with the value given here (the stream
+   * stays open; close it from `onTimeout` if that is the policy). `read`: no bytes read for
+   * `ms`; `write`: no bytes written; `any`: neither. Each fires again after every further `ms`
+   * of idleness.
+   */
+  idleTimeouts?: IdleTimeouts<P['timeout']>;
+  /**
+   * Keep our side open after the peer ends its side: the engine delivers everything, calls
+   * `onEnd`, and leaves the end to the handler (`ctx.end()` / `ctx.close()`). Default false:
+   * the engine ends our side once every reply is flushed.
+   */
+  allowHalfOpen?: boolean;
+  /**
+   * Bound on all pooled bytes (read buffers and queued output) of the engine. Above it, reading
+   * pauses on the streams that hold the most until usage falls below 3/4 of it. Default none.
+   */
+  memoryBudget?: number;
   /** `connect` gives up after this long with `MAI_CONNECT_TIMEOUT`. Default 10 s. */
   connectTimeoutMs?: number;
   /** After `close()`, how long to wait for the peer's FIN before closing hard. Default 5 s. */
@@ -47,6 +86,18 @@ export interface EngineOptions<P extends AnyProtocol> {
   onHandlerError?: (error: unknown) => void;
 }
 
+/** One idle timeout: after `ms` without activity, `onTimeout(ctx, value)`. */
+export interface IdleTimeout<T> {
+  ms: number;
+  value: T;
+}
+
+export interface IdleTimeouts<T> {
+  read?: IdleTimeout<T>;
+  write?: IdleTimeout<T>;
+  any?: IdleTimeout<T>;
+}
+
 /** The resolved settings: every option with its value. */
 export interface Settings {
   initialBufferSize: number;
@@ -56,10 +107,24 @@ export interface Settings {
   writeHighWaterMark: number;
   maxFramesInFlight: number;
   maxFramesPerTick: number;
+  slowConsumerSoftLimit: number;
+  slowConsumerSoftLimitMs: number;
+  slowConsumerHardLimit: number;
+  /** `undefined`: the role's default (on for accepted streams, off otherwise). */
+  partialFrameTimeoutMs: number | undefined;
+  firstFrameTimeoutMs: number | undefined;
+  allowHalfOpen: boolean;
+  memoryBudget: number;
   connectTimeoutMs: number;
   closeTimeoutMs: number;
   debugBuffers: boolean;
 }
+
+/** Defaults for streams accepted by `listen`, where an unset timeout is on. */
+export const SERVER_TIMEOUTS = Object.freeze({
+  partialFrameTimeoutMs: 30_000,
+  firstFrameTimeoutMs: 10_000,
+});
 
 export const DEFAULTS: Readonly<Settings> = Object.freeze({
   initialBufferSize: kilobytes(32),
@@ -69,6 +134,13 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   writeHighWaterMark: megabytes(1),
   maxFramesInFlight: 64,
   maxFramesPerTick: 1024,
+  slowConsumerSoftLimit: megabytes(2),
+  slowConsumerSoftLimitMs: 10_000,
+  slowConsumerHardLimit: megabytes(8),
+  partialFrameTimeoutMs: undefined,
+  firstFrameTimeoutMs: undefined,
+  allowHalfOpen: false,
+  memoryBudget: 0,
   connectTimeoutMs: 10_000,
   closeTimeoutMs: 5_000,
   debugBuffers: false,
@@ -94,6 +166,12 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
     ['writeHighWaterMark', 1],
     ['maxFramesInFlight', 1],
     ['maxFramesPerTick', 1],
+    ['slowConsumerSoftLimit', 1],
+    ['slowConsumerSoftLimitMs', 0],
+    ['slowConsumerHardLimit', 1],
+    ['partialFrameTimeoutMs', 0],
+    ['firstFrameTimeoutMs', 0],
+    ['memoryBudget', 0],
     ['connectTimeoutMs', 1],
     ['closeTimeoutMs', 0],
   ] as const;
@@ -111,5 +189,19 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
     );
   }
   if (options.debugBuffers !== undefined) settings.debugBuffers = options.debugBuffers;
+  if (options.allowHalfOpen !== undefined) settings.allowHalfOpen = options.allowHalfOpen;
+  if (settings.slowConsumerHardLimit < settings.slowConsumerSoftLimit) {
+    throw new InvalidOptionError(
+      `slowConsumerHardLimit (${settings.slowConsumerHardLimit}) must be >= slowConsumerSoftLimit (${settings.slowConsumerSoftLimit})`,
+    );
+  }
+  for (const kind of ['read', 'write', 'any'] as const) {
+    const idle = options.idleTimeouts?.[kind];
+    if (idle !== undefined && (!Number.isSafeInteger(idle.ms) || idle.ms < 1)) {
+      throw new InvalidOptionError(
+        `idleTimeouts.${kind}.ms must be an integer >= 1, got ${String(idle.ms)}`,
+      );
+    }
+  }
   return settings;
 }

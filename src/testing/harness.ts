@@ -213,6 +213,11 @@ export class CodecHarness<P extends AnyProtocol> implements Context<P> {
     return true;
   }
 
+  /** The harness has no socket to fill: output never waits, so this resolves at once. */
+  drain(): Promise<boolean> {
+    return Promise.resolve(!this.closed);
+  }
+
   close(): void {
     this.#setReason('local');
     this.#stopInput();

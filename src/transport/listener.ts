@@ -8,6 +8,8 @@ export interface Listener {
   readonly address: Address;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections closed at once because `maxConnections` streams were open. */
+  readonly refused: number;
   /** Stops accepting. Streams already accepted stay managed by the engine. */
   close(): Promise<void>;
 }
@@ -18,12 +20,19 @@ export interface Listener {
  */
 export function bindListener(
   address: Address,
-  backlog: number,
+  { backlog, maxConnections }: { backlog: number; maxConnections: number | undefined },
   onSocket: (socket: Socket, listener: ServerListener) => void,
   onClosed: (listener: ServerListener) => void,
 ): Promise<ServerListener> {
   const server = createServer({ ...SOCKET_OPTIONS, pauseOnConnect: false });
   const listener = new ServerListener(server, address, onClosed);
+  if (maxConnections !== undefined) {
+    // Node accepts and closes connections beyond the limit itself, and says so with 'drop'.
+    server.maxConnections = maxConnections;
+    server.on('drop', () => {
+      listener.refused++;
+    });
+  }
   server.on('connection', (socket) => {
     listener.accepted++;
     socket.setNoDelay(true);
@@ -57,6 +66,7 @@ export function bindListener(
 
 export class ServerListener implements Listener {
   accepted = 0;
+  refused = 0;
   #server: Server;
   #address: Address;
   #onClosed: (listener: ServerListener) => void;

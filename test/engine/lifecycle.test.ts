@@ -14,6 +14,12 @@ import {
 } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
+
+/** For tests of unsent accounting: queue far more than the slow-consumer limits allow. */
+const NO_SLOW_CONSUMER_LIMIT = {
+  slowConsumerSoftLimit: 1024 * 1024 * 1024,
+  slowConsumerHardLimit: 1024 * 1024 * 1024,
+};
 type Lines = Protocol<{ in: string; timeout: { kind: string; n: number } }>;
 
 for (const transport of TRANSPORTS) {
@@ -67,7 +73,11 @@ for (const transport of TRANSPORTS) {
           setTimeout(() => ctx.abort(), 50);
         },
       });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
+      const server = protocolEngine<Bytes>({
+        codec: () => new U32Codec(),
+        handler: log.handler,
+        ...NO_SLOW_CONSUMER_LIMIT,
+      });
       const address = listenAddress(transport);
       const listener = await server.listen(address);
       t.after(() => removeSocketFile(address));
@@ -153,7 +163,11 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 200; i++) ctx.send(Buffer.alloc(64 * 1024));
         },
       });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
+      const server = protocolEngine<Bytes>({
+        codec: () => new U32Codec(),
+        handler: log.handler,
+        ...NO_SLOW_CONSUMER_LIMIT,
+      });
       const address = listenAddress(transport);
       const listener = await server.listen(address);
       t.after(() => removeSocketFile(address));
@@ -299,7 +313,7 @@ for (const transport of TRANSPORTS) {
     const names = ['ann', 'bob', 'cid', 'dee'];
     const sockets = await Promise.all(names.map(() => rawConnect(listener.address)));
     const replies = sockets.map(readAll);
-    sockets.forEach((socket, i) => socket.write(`${names[i]}\n`));
+    for (const [i, socket] of sockets.entries()) socket.write(`${names[i]}\n`);
     await until(() => server.stats().streams === 4 && tokens.length === 4);
     await until(() => tokens.every((token) => (server.context(token)?.session.name ?? '') !== ''));
     assert.equal(server.broadcast('to everyone'), 4);

@@ -47,6 +47,10 @@ export class Recorder<P extends AnyProtocol> {
         log.closeInfo = info;
         inner.onClosed?.(ctx, info);
       },
+      onEnd(ctx) {
+        self.#check(ctx, 'end');
+        inner.onEnd?.(ctx);
+      },
       onShutdown(ctx) {
         self.#check(ctx, 'shutdown');
         inner.onShutdown?.(ctx);
