@@ -5,7 +5,9 @@ import {
   CANARY_BYTE,
   type Codec,
   type DecodeResult,
+  decoded,
   type EncodeResult,
+  IncompleteFrame,
   InsufficientBuffer,
   type Protocol,
   protocolEngine,
@@ -207,4 +209,38 @@ test('a frame the codec cannot fit even in maxFrameLength bytes throws MAI_ENCOD
   assert.equal((errors[0] as { code: string }).code, 'MAI_ENCODE_FAILED');
   assert.equal(stream.written.length, 0);
   assertEngineClean(server);
+});
+
+test('debugBuffers: a frame that keeps a view of the read buffer is caught (MAI_CODEC_CONTRACT)', async () => {
+  class ViewKeeping implements Codec<Buffer> {
+    decode(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
+      const newline = bytes.indexOf(0x0a, start);
+      if (newline === -1 || newline >= end) return IncompleteFrame;
+      return decoded(bytes.subarray(start, newline), newline + 1 - start); // the bug: no copy
+    }
+    encode(frame: Buffer, buffer: Buffer, start: number): EncodeResult {
+      return frame.copy(buffer, start);
+    }
+  }
+  for (const debugBuffers of [true, false]) {
+    const log = new Recorder<Bytes>();
+    const engine = protocolEngine<Bytes>({
+      codec: () => new ViewKeeping(),
+      handler: log.handler,
+      debugBuffers,
+    });
+    const stream = new MemoryStream();
+    engine.manage(stream);
+    stream.feed(Buffer.from('one\ntwo\n'), 8, true);
+    await engine.wait();
+    const streamLog = [...log.logs.values()][0];
+    if (debugBuffers) {
+      assert.equal(streamLog?.errors[0]?.code, 'MAI_CODEC_CONTRACT');
+      assert.match(streamLog?.errors[0]?.message ?? '', /keeps a view of the read buffer/);
+      assert.deepEqual(streamLog?.frames, []);
+    } else {
+      assert.equal(streamLog?.frames.length, 2, 'without debug mode the bug goes unnoticed');
+    }
+    assertEngineClean(engine);
+  }
 });
