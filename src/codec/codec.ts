@@ -1,3 +1,5 @@
+import { CodecContractError } from '../errors.js';
+
 /**
  * The Codec contract: bytes ↔ frames.
  *
@@ -98,3 +100,22 @@ export function decoded<In>(frame: In, bytesRead: number): Decoded<In> {
 
 /** Creates the codec of one stream. Called once per stream the engine manages. */
 export type CodecFactory<In, Out = In> = () => Codec<In, Out>;
+
+/**
+ * The engine's check of a decoded frame's `bytesRead` (an integer from 1 to the bytes given):
+ * the rule that keeps a broken codec from spinning forever or reading garbage. Returns the
+ * error to report, or `undefined` when the count is valid. Shared by the engine and the
+ * conformance kit so both judge a codec the same way.
+ */
+export function checkBytesRead(
+  bytesRead: number,
+  available: number,
+  method: 'decode' | 'decodeEof',
+): CodecContractError | undefined {
+  if (bytesRead >= 1 && bytesRead <= available && Math.floor(bytesRead) === bytesRead) {
+    return undefined;
+  }
+  return new CodecContractError(
+    `codec.${method} returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${available} bytes`,
+  );
+}

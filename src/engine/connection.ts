@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type BufferPool, CANARY_BYTE } from '../buffer/buffer-pool.js';
-import { type Codec, IncompleteFrame, InsufficientBuffer } from '../codec/codec.js';
+import { type Codec, checkBytesRead, IncompleteFrame, InsufficientBuffer } from '../codec/codec.js';
 import {
   asMaiError,
   CodecContractError,
@@ -383,12 +383,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         return start;
       }
       const bytesRead = result.bytesRead;
-      if (!(bytesRead >= 1 && bytesRead <= end - start && Math.floor(bytesRead) === bytesRead)) {
-        this.#fail(
-          new CodecContractError(
-            `codec.decode returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
-          ),
-        );
+      const invalid = checkBytesRead(bytesRead, end - start, 'decode');
+      if (invalid !== undefined) {
+        this.#fail(invalid);
         return start;
       }
       if (bytesRead > this.#maxFrameLength) {
@@ -538,12 +535,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         }
         if (result === IncompleteFrame) break;
         const bytesRead = result.bytesRead;
-        if (!(bytesRead >= 1 && bytesRead <= end - start && Math.floor(bytesRead) === bytesRead)) {
-          this.#fail(
-            new CodecContractError(
-              `codec.decodeEof returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
-            ),
-          );
+        const invalid = checkBytesRead(bytesRead, end - start, 'decodeEof');
+        if (invalid !== undefined) {
+          this.#fail(invalid);
           break;
         }
         start += bytesRead;

@@ -1,10 +1,9 @@
 import { AssertionError } from 'node:assert';
 import { CANARY_BYTE } from '../buffer/buffer-pool.js';
-import { type Codec, IncompleteFrame } from '../codec/codec.js';
+import { type Codec, checkBytesRead, IncompleteFrame } from '../codec/codec.js';
 import { DEFAULTS } from '../engine/settings.js';
 import {
   asMaiError,
-  CodecContractError,
   ErrorCode,
   FrameTooLongError,
   type MaiError,
@@ -147,12 +146,9 @@ export class StreamDecoder<In> {
         }
         if (result === IncompleteFrame) break;
         const bytesRead = result.bytesRead;
-        if (!validCount(bytesRead, end - start)) {
-          this.#fail(
-            new CodecContractError(
-              `codec.decodeEof returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
-            ),
-          );
+        const invalid = checkBytesRead(bytesRead, end - start, 'decodeEof');
+        if (invalid !== undefined) {
+          this.#fail(invalid);
           return this.#error;
         }
         const frame = result.frame;
@@ -217,12 +213,9 @@ export class StreamDecoder<In> {
         return;
       }
       const bytesRead = result.bytesRead;
-      if (!validCount(bytesRead, end - start)) {
-        this.#fail(
-          new CodecContractError(
-            `codec.decode returned a frame with bytesRead ${bytesRead}, but must consume between 1 and ${end - start} bytes`,
-          ),
-        );
+      const invalid = checkBytesRead(bytesRead, end - start, 'decode');
+      if (invalid !== undefined) {
+        this.#fail(invalid);
         return;
       }
       if (bytesRead > this.#maxFrameLength) {
@@ -236,10 +229,6 @@ export class StreamDecoder<In> {
       deliver(frame);
     }
   }
-}
-
-function validCount(bytesRead: number, available: number): boolean {
-  return bytesRead >= 1 && bytesRead <= available && Math.floor(bytesRead) === bytesRead;
 }
 
 function loopGuard(what: string): AssertionError {
