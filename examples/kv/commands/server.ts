@@ -1,0 +1,300 @@
+import { arch, platform, release } from 'node:os';
+import {
+  RespMap,
+  type RespPair,
+  type RespValue,
+  RespVerbatim,
+} from '../../../src/codec/resp-types.js';
+import { command, type CommandSpec, type Reply } from '../command.js';
+import type { KvState } from '../kv-state.js';
+import { Errors, unknownSubcommand } from '../replies.js';
+import type { KvContext } from '../session.js';
+import { globMatch } from '../glob.js';
+import { isWord } from '../words.js';
+import { REDIS_COMPAT_VERSION } from './connection.js';
+
+/** COMMAND's ten-element description of one command, as Redis 7 lays it out. */
+function describe(spec: CommandSpec): RespValue[] {
+  const subcommands: RespValue[] = [];
+  for (const sub of spec.subcommands?.values() ?? []) subcommands.push(describe(sub));
+  return [
+    Buffer.from(spec.name),
+    spec.arity,
+    [...spec.flags],
+    spec.firstKey,
+    spec.lastKey,
+    spec.step,
+    [],
+    [],
+    [],
+    subcommands,
+  ];
+}
+
+/** COMMAND DOCS's entry for one command: summary, since, group (and subcommands). */
+function docs(spec: CommandSpec): RespMap {
+  const entries: RespPair[] = [
+    [Buffer.from('summary'), Buffer.from(spec.summary)],
+    [Buffer.from('since'), Buffer.from('1.0.0')],
+    [Buffer.from('group'), Buffer.from(spec.group)],
+  ];
+  if (spec.subcommands !== undefined) {
+    const subs: RespPair[] = [];
+    for (const sub of spec.subcommands.values()) subs.push([Buffer.from(sub.name), docs(sub)]);
+    entries.push([Buffer.from('subcommands'), new RespMap(subs)]);
+  }
+  return new RespMap(entries);
+}
+
+const commandSubcommands = new Map<string, CommandSpec>([
+  [
+    'count',
+    command({
+      name: 'command|count',
+      arity: 2,
+      summary: 'Returns a count of commands.',
+      handler: (kv) => kv.table.specs.length,
+    }),
+  ],
+  [
+    'list',
+    command({
+      name: 'command|list',
+      arity: -2,
+      summary: 'Returns a list of command names.',
+      handler: (kv) => kv.table.specs.map((spec) => Buffer.from(spec.name)),
+    }),
+  ],
+  [
+    'info',
+    command({
+      name: 'command|info',
+      arity: -2,
+      summary: 'Returns information about one, multiple or all commands.',
+      handler: (kv, _ctx, args) => {
+        if (args.length === 2) return kv.table.specs.map(describe);
+        const infos: RespValue[] = [];
+        for (let i = 2; i < args.length; i++) {
+          const spec = kv.table.lookup(args[i] as Buffer);
+          infos.push(spec === undefined ? null : describe(spec));
+        }
+        return infos;
+      },
+    }),
+  ],
+  [
+    'docs',
+    command({
+      name: 'command|docs',
+      arity: -2,
+      summary: 'Returns documentary information about one, multiple or all commands.',
+      handler: (kv, _ctx, args) => {
+        const entries: RespPair[] = [];
+        if (args.length === 2) {
+          for (const spec of kv.table.specs) entries.push([Buffer.from(spec.name), docs(spec)]);
+        }
+        for (let i = 2; i < args.length; i++) {
+          const spec = kv.table.lookup(args[i] as Buffer);
+          if (spec !== undefined) entries.push([Buffer.from(spec.name), docs(spec)]);
+        }
+        return new RespMap(entries);
+      },
+    }),
+  ],
+]);
+
+function humanBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes}B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(2)}K`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(2)}M`;
+  return `${(bytes / 1024 ** 3).toFixed(2)}G`;
+}
+
+/** The INFO sections this server has, each a function of the state. */
+const SECTIONS: Record<string, (kv: KvState) => string[]> = {
+  server: (kv) => [
+    `redis_version:${REDIS_COMPAT_VERSION}`,
+    'redis_mode:standalone',
+    `os:${platform()} ${release()} ${arch()}`,
+    'arch_bits:64',
+    'multiplexing_api:libuv',
+    `process_id:${process.pid}`,
+    `tcp_port:${kv.tcpPort}`,
+    `uptime_in_seconds:${Math.floor((Date.now() - kv.startedAt) / 1000)}`,
+    `uptime_in_days:${Math.floor((Date.now() - kv.startedAt) / 86_400_000)}`,
+    'mai_server:kv',
+    `node_version:${process.version}`,
+  ],
+  clients: (kv) => {
+    let subscribers = 0;
+    for (const ctx of kv.clients) if (ctx.session.subscriptions > 0) subscribers++;
+    return [
+      `connected_clients:${kv.clients.size}`,
+      `pubsub_clients:${subscribers}`,
+      'blocked_clients:0',
+    ];
+  },
+  memory: () => {
+    const memory = process.memoryUsage();
+    return [
+      `used_memory:${memory.heapUsed}`,
+      `used_memory_human:${humanBytes(memory.heapUsed)}`,
+      `used_memory_rss:${memory.rss}`,
+      `used_memory_rss_human:${humanBytes(memory.rss)}`,
+      `used_memory_external:${memory.external}`,
+      `used_memory_array_buffers:${memory.arrayBuffers}`,
+    ];
+  },
+  stats: (kv) => {
+    const pool = kv.engine.stats().pool;
+    return [
+      `total_connections_received:${kv.connectionsReceived}`,
+      `total_commands_processed:${kv.commandsProcessed}`,
+      `expired_keys:${kv.store.expiredKeys}`,
+      `keyspace_hits:${kv.store.keyspaceHits}`,
+      `keyspace_misses:${kv.store.keyspaceMisses}`,
+      `pubsub_channels:${kv.pubsub.channelCount}`,
+      `pubsub_patterns:${kv.pubsub.patternCount}`,
+      `slow_consumers_dropped:${kv.pubsub.slowConsumersDropped}`,
+      `mai_pool:${JSON.stringify(pool).replace(/[{}"]/g, '').replace(/:/g, '=')}`,
+    ];
+  },
+  keyspace: (kv) =>
+    kv.store.size === 0
+      ? []
+      : [`db0:keys=${kv.store.size},expires=${kv.store.volatileCount},avg_ttl=0`],
+};
+
+const TITLES: Record<string, string> = {
+  server: 'Server',
+  clients: 'Clients',
+  memory: 'Memory',
+  stats: 'Stats',
+  keyspace: 'Keyspace',
+};
+
+/** INFO [section ...]: `all`, `default`, `everything` or no argument give every section. */
+function info(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  let names: string[];
+  const asked = args.slice(1).map((arg) => arg.toString('latin1').toLowerCase());
+  if (
+    asked.length === 0 ||
+    asked.some((name) => name === 'all' || name === 'default' || name === 'everything')
+  ) {
+    names = Object.keys(SECTIONS);
+  } else {
+    names = Object.keys(SECTIONS).filter((name) => asked.includes(name));
+  }
+  const blocks = names.map((name) =>
+    [`# ${TITLES[name]}`, ...(SECTIONS[name]?.(kv) ?? [])].join('\r\n'),
+  );
+  const text = blocks.length === 0 ? '' : `${blocks.join('\r\n\r\n')}\r\n`;
+  return new RespVerbatim('txt', Buffer.from(text, 'utf8'));
+}
+
+function flush(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  if (args.length > 2) return Errors.syntax;
+  const mode = args[1];
+  if (mode !== undefined && !isWord(mode, 'ASYNC') && !isWord(mode, 'SYNC')) return Errors.syntax;
+  kv.store.clear();
+  return 'OK';
+}
+
+/**
+ * What CONFIG GET reports. Nothing is configurable; these are here because tools ask
+ * (redis-benchmark reads `save` and `appendonly` to print them).
+ */
+const CONFIG: readonly (readonly [string, string])[] = [
+  ['save', ''],
+  ['appendonly', 'no'],
+  ['databases', '1'],
+  ['maxmemory', '0'],
+];
+
+const configSubcommands = new Map<string, CommandSpec>([
+  [
+    'get',
+    command({
+      name: 'config|get',
+      arity: -3,
+      group: 'server',
+      summary: 'Returns the effective values of configuration parameters.',
+      handler: (_kv, _ctx, args) => {
+        const entries: RespPair[] = [];
+        for (const [name, value] of CONFIG) {
+          if (
+            args
+              .slice(2)
+              .some((pattern) => globMatch(pattern.toString('latin1').toLowerCase(), name))
+          ) {
+            entries.push([Buffer.from(name), Buffer.from(value)]);
+          }
+        }
+        return new RespMap(entries);
+      },
+    }),
+  ],
+]);
+
+/**
+ * COMMAND (COUNT, LIST, INFO, DOCS), CONFIG GET, INFO, DBSIZE, FLUSHDB, FLUSHALL.
+ *
+ * @example
+ * ```ts
+ * const table = new CommandTable(serverCommands);
+ * ```
+ */
+export const serverCommands: readonly CommandSpec[] = [
+  command({
+    name: 'command',
+    arity: -1,
+    group: 'server',
+    flags: ['loading', 'stale'],
+    summary: 'Returns detailed information about all commands.',
+    handler: (kv, _ctx, args) =>
+      args.length === 1
+        ? kv.table.specs.map(describe)
+        : unknownSubcommand(args[1] as Buffer, 'COMMAND'),
+    subcommands: commandSubcommands,
+  }),
+  command({
+    name: 'config',
+    arity: -2,
+    group: 'server',
+    summary: 'A container for server configuration commands.',
+    handler: (_kv, _ctx, args) => unknownSubcommand(args[1] as Buffer, 'CONFIG'),
+    subcommands: configSubcommands,
+  }),
+  command({
+    name: 'info',
+    arity: -1,
+    group: 'server',
+    flags: ['loading', 'stale'],
+    summary: 'Returns information and statistics about the server.',
+    handler: info,
+  }),
+  command({
+    name: 'dbsize',
+    arity: 1,
+    group: 'server',
+    flags: ['readonly', 'fast'],
+    summary: 'Returns the number of keys in the database.',
+    handler: (kv) => kv.store.size,
+  }),
+  command({
+    name: 'flushdb',
+    arity: -1,
+    group: 'server',
+    flags: ['write'],
+    summary: 'Removes all keys from the current database.',
+    handler: flush,
+  }),
+  command({
+    name: 'flushall',
+    arity: -1,
+    group: 'server',
+    flags: ['write'],
+    summary: 'Removes all keys from all databases.',
+    handler: flush,
+  }),
+];

@@ -1,0 +1,51 @@
+import type { ProtocolEngine } from '../../src/engine/engine.js';
+import type { CommandTable } from './command.js';
+import { PubSub } from './pubsub.js';
+import type { KvContext, KvProtocol } from './session.js';
+import { KvStore } from './store.js';
+
+/**
+ * Everything command handlers share: the keyspace, pub/sub, the engine, the command table and
+ * the counters INFO reports.
+ *
+ * @example
+ * ```ts
+ * const kv = new KvState(table);
+ * kv.store.set('k', Buffer.from('v'));
+ * ```
+ */
+export class KvState {
+  readonly store = new KvStore();
+  readonly pubsub = new PubSub(this);
+  /** Set once by `startKvServer` right after the engine is built (they need each other). */
+  engine!: ProtocolEngine<KvProtocol>;
+  readonly table: CommandTable;
+  readonly startedAt = Date.now();
+  /** The TCP port listened on (INFO `tcp_port`), 0 if none. */
+  tcpPort = 0;
+  /** Open clients, for CLIENT LIST. */
+  readonly clients = new Set<KvContext>();
+  connectionsReceived = 0;
+  commandsProcessed = 0;
+  #nextClientId = 1;
+  /** Set when shutdown begins: no timer may be armed after it. */
+  stopped = false;
+  /** Period of the expiry sweep; 0 disables it (lazy expiry still applies). */
+  readonly sweepIntervalMs: number;
+
+  constructor(table: CommandTable, sweepIntervalMs = 100) {
+    this.sweepIntervalMs = sweepIntervalMs;
+    this.table = table;
+  }
+
+  /** Arms the next expiry sweep, an engine timeout (so shutdown clears it). */
+  scheduleSweep(): void {
+    if (this.sweepIntervalMs > 0 && !this.stopped)
+      this.engine.setTimeout('sweep', this.sweepIntervalMs);
+  }
+
+  /** A new CLIENT ID. */
+  nextClientId(): number {
+    return this.#nextClientId++;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * mai's main job: an in-memory key-value server that speaks RESP2 and RESP3, so redis-cli,
+ * redis-benchmark and Redis client libraries talk to it as to redis-server.
+ *
+ *   node build/examples/kv/server.js [--port 6380] [--host 127.0.0.1] [--path /tmp/kv.sock]
+ *
+ * The port also comes from MAI_KV_PORT (the flag wins); `--port 0` picks a free one. SIGINT or
+ * SIGTERM shuts it down gracefully: queued replies are flushed, then connections closed.
+ */
+import { startKvServer } from './kv-server.js';
+
+function flag(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const at = args.indexOf(name);
+  if (at >= 0) return args[at + 1];
+  const inline = args.find((arg) => arg.startsWith(`${name}=`));
+  return inline?.slice(name.length + 1);
+}
+
+const portText = flag('--port') ?? process.env.MAI_KV_PORT ?? '6380';
+const port = Number(portText);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(
+    `invalid port ${JSON.stringify(portText)}: use --port N or MAI_KV_PORT=N (0-65535)`,
+  );
+  process.exit(2);
+}
+const path = flag('--path');
+const host = flag('--host') ?? '127.0.0.1';
+
+const server = await startKvServer({ port, host, ...(path === undefined ? {} : { path }) });
+console.log(
+  `mai kv server listening on ${host}:${server.port}${path === undefined ? '' : ` and ${path}`}`,
+);
+console.log(
+  `Talk to it with:  redis-cli -p ${server.port}${path === undefined ? '' : `   or   redis-cli -s ${path}`}`,
+);
+console.log(
+  'Try: redis-cli -p ' +
+    `${server.port} SET greeting hello && redis-cli -p ${server.port} GET greeting`,
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void server.close().then((report) => {
+      console.log(
+        `Shut down: ${report.streams.length} connections closed, ${report.forced} forced`,
+      );
+    });
+  });
+}
+await server.engine.wait();
