@@ -4,6 +4,8 @@ import type { AnyProtocol, CloseInfo, Context, Handler, MaiError } from '../../s
 export interface StreamLog<P extends AnyProtocol> {
   events: string[];
   frames: P['in'][];
+  /** Frames delivered (also when `keepFrames` is false). */
+  frameCount: number;
   errors: MaiError[];
   closeInfo: CloseInfo | undefined;
 }
@@ -18,8 +20,13 @@ export class Recorder<P extends AnyProtocol> {
   readonly violations: string[] = [];
   readonly handler: Handler<P>;
 
-  constructor(inner: Partial<Handler<P>> = {}) {
+  /**
+   * `keepFrames: false` counts frames without keeping them (for tests that move gigabytes, where
+   * keeping every frame would be the test's own memory leak).
+   */
+  constructor(inner: Partial<Handler<P>> = {}, options: { keepFrames?: boolean } = {}) {
     const self = this;
+    const keepFrames = options.keepFrames ?? true;
     this.handler = {
       onReady(ctx) {
         const log = self.#log(ctx);
@@ -29,7 +36,8 @@ export class Recorder<P extends AnyProtocol> {
       },
       onFrame(ctx, frame) {
         const log = self.#check(ctx, 'frame');
-        log.frames.push(frame);
+        log.frameCount++;
+        if (keepFrames) log.frames.push(frame);
         return inner.onFrame?.(ctx, frame);
       },
       onTimeout(ctx, value) {
@@ -68,7 +76,7 @@ export class Recorder<P extends AnyProtocol> {
   #log(ctx: Context<P>): StreamLog<P> {
     let log = this.logs.get(ctx.token);
     if (log === undefined) {
-      log = { events: [], frames: [], errors: [], closeInfo: undefined };
+      log = { events: [], frames: [], frameCount: 0, errors: [], closeInfo: undefined };
       this.logs.set(ctx.token, log);
     }
     return log;
