@@ -75,6 +75,29 @@ export interface Codec<In, Out = In> {
 export const IncompleteFrame: unique symbol = Symbol('mai.IncompleteFrame');
 export type IncompleteFrame = typeof IncompleteFrame;
 
+/**
+ * The frame of a `discarded(n)` result: consume `n` bytes and deliver nothing. It lets a codec
+ * drop bytes it has judged (the rest of an over-long line in a discard mode, padding,
+ * keep-alives) without holding them until a frame completes, so its memory bound is its own
+ * limit, not the engine's `maxFrameLength`. Code that calls `decode` itself (not through the
+ * engine or `mai/testing`) must skip results whose `frame` is `Discarded`.
+ */
+export const Discarded: unique symbol = Symbol('mai.Discarded');
+export type Discarded = typeof Discarded;
+
+/**
+ * A result that consumes `bytesRead` bytes and delivers no frame (see `Discarded`). Typed as a
+ * `Decoded<never>` so it fits any codec's `DecodeResult`.
+ *
+ * @example
+ * ```ts
+ * if (this.#discarding) return discarded(end - start);
+ * ```
+ */
+export function discarded(bytesRead: number): Decoded<never> {
+  return { frame: Discarded as never, bytesRead };
+}
+
 /** Returned by `encode` when the buffer is too small for the frame. */
 export const InsufficientBuffer: unique symbol = Symbol('mai.InsufficientBuffer');
 export type InsufficientBuffer = typeof InsufficientBuffer;

@@ -2,6 +2,7 @@ import {
   type Codec,
   type Decoded,
   type DecodeResult,
+  discarded,
   type EncodeResult,
   IncompleteFrame,
   InsufficientBuffer,
@@ -84,11 +85,10 @@ export interface LinesCodecOptions<M extends LineFrames = 'string', D extends bo
    * Discard mode: an over-long line is dropped and a `LineTooLong` frame is delivered in its
    * place, once, when its line end arrives (or at end of stream); the stream goes on.
    *
-   * The codec contract only lets a codec consume bytes by returning a frame, so the bytes of a
-   * line being discarded stay in the engine's buffer until its line end: in discard mode the
-   * memory bound is the engine's `maxFrameLength` (16 MiB by default, `MAI_FRAME_TOO_LONG` and
-   * the stream closes beyond it), not `maxLineLength`. An in-band frame rather than a callback,
-   * because the handler is who can answer the peer ("line too long") and carry on.
+   * The bytes of a line being discarded are dropped as they arrive (`discarded(n)` results), so
+   * memory stays within `maxLineLength` however long the line; `LineTooLong.length` counts them
+   * all. An in-band frame rather than a callback, because the handler is who can answer the
+   * peer ("line too long") and carry on.
    */
   discard?: D;
   /**
@@ -162,6 +162,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   readonly #crAllowance: number;
   /** Bytes after the start of the pending line already searched for LF (tokio's `next_index`). */
   #scanned = 0;
+  /** Discard mode: content bytes of the current over-long line already dropped (0: none). */
+  #dropped = 0;
   readonly #result: Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> = {
     frame: '' as LineFrame<M>,
     bytesRead: 0,
@@ -199,7 +201,19 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     const lf = indexOfByte(bytes, LF, start + this.#scanned, end);
     if (lf === -1) {
       this.#scanned = end - start;
-      if (!this.#discard) this.#checkPending(bytes, start, end);
+      if (!this.#discard) {
+        this.#checkPending(bytes, start, end);
+        return IncompleteFrame;
+      }
+      // Discard mode: once the line is certainly too long, drop what is held, all but its last
+      // byte (it may be the CR of a CRLF, and a held byte lets decodeEof see the line at end of
+      // stream). Memory stays within maxLineLength however long the line.
+      const held = end - start;
+      if (held > 1 && (this.#dropped > 0 || this.#certainlyTooLong(bytes, start, end))) {
+        this.#dropped += held - 1;
+        this.#scanned = 1;
+        return discarded(held - 1);
+      }
       return IncompleteFrame;
     }
     this.#scanned = 0;
@@ -207,7 +221,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     if (this.#crAllowance === 1 && lf > start && bytes[lf - 1] === CR) contentEnd = lf - 1;
     // The length first, the bare-LF check second: that is the order in which bytes arriving
     // one at a time reveal them, and the error must not depend on the chunking.
-    const tooLong = this.#tooLong(contentEnd - start, lf + 1 - start);
+    const tooLong = this.#tooLong(this.#dropped + contentEnd - start, lf + 1 - start);
+    this.#dropped = 0;
     if (tooLong !== undefined) return tooLong;
     if (this.#newline === 'crlf' && contentEnd === lf) {
       throw new DecodeError(
@@ -223,10 +238,12 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     end: number,
   ): DecodeResult<LineFrame<M> | (D extends true ? LineTooLong : never)> {
     this.#scanned = 0;
+    const dropped = this.#dropped;
+    this.#dropped = 0;
     if (!this.#deliverLast) return IncompleteFrame;
     let contentEnd = end;
     if (this.#crAllowance === 1 && bytes[end - 1] === CR) contentEnd = end - 1;
-    const tooLong = this.#tooLong(contentEnd - start, end - start);
+    const tooLong = this.#tooLong(dropped + contentEnd - start, end - start);
     if (tooLong !== undefined) return tooLong;
     return this.#line(bytes, start, contentEnd, end - start);
   }
@@ -274,10 +291,16 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
 
   /** Throws once the pending line can no longer fit, whatever arrives next. */
   #checkPending(bytes: Buffer, start: number, end: number): void {
+    if (this.#certainlyTooLong(bytes, start, end)) {
+      throw new FrameTooLongError(end - start, this.#max, 'line');
+    }
+  }
+
+  /** Whether the pending line is over the limit whatever comes next (a last CR may be a CRLF's). */
+  #certainlyTooLong(bytes: Buffer, start: number, end: number): boolean {
     const held = end - start;
-    if (held <= this.#max) return;
-    if (held === this.#max + 1 && this.#crAllowance === 1 && bytes[end - 1] === CR) return;
-    throw new FrameTooLongError(held, this.#max, 'line');
+    if (held <= this.#max) return false;
+    return !(held === this.#max + 1 && this.#crAllowance === 1 && bytes[end - 1] === CR);
   }
 
   #tooLong(

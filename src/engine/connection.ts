@@ -1,7 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type BufferPool, CANARY_BYTE } from '../buffer/buffer-pool.js';
-import { type Codec, checkBytesRead, IncompleteFrame, InsufficientBuffer } from '../codec/codec.js';
+import {
+  type Codec,
+  checkBytesRead,
+  Discarded,
+  IncompleteFrame,
+  InsufficientBuffer,
+} from '../codec/codec.js';
 import {
   asMaiError,
   CodecContractError,
@@ -405,7 +411,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         bytes.fill(CANARY_BYTE, start, start + bytesRead);
       }
       start += bytesRead;
-      this.#deliver(result.frame);
+      const frame = result.frame;
+      if ((frame as unknown) !== Discarded) this.#deliver(frame);
     }
     return start;
   }
@@ -541,7 +548,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
           break;
         }
         start += bytesRead;
-        this.#deliver(result.frame);
+        const frame = result.frame;
+        if ((frame as unknown) !== Discarded) this.#deliver(frame);
       }
     }
     this.#inStart = start;

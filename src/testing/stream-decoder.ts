@@ -1,6 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { CANARY_BYTE } from '../buffer/buffer-pool.js';
-import { type Codec, checkBytesRead, IncompleteFrame } from '../codec/codec.js';
+import { type Codec, checkBytesRead, Discarded, IncompleteFrame } from '../codec/codec.js';
 import { DEFAULTS } from '../engine/settings.js';
 import {
   asMaiError,
@@ -154,7 +154,7 @@ export class StreamDecoder<In> {
         const frame = result.frame;
         start += bytesRead;
         this.#consume(start);
-        deliver(frame);
+        if ((frame as unknown) !== Discarded) deliver(frame);
       }
     }
     if (start < end && !this.#stopped) this.#fail(new TruncatedFrameError(end - start));
@@ -226,7 +226,7 @@ export class StreamDecoder<In> {
       const frame = result.frame;
       start += bytesRead;
       this.#consume(start);
-      deliver(frame);
+      if ((frame as unknown) !== Discarded) deliver(frame);
     }
   }
 }

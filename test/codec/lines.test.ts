@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_MAX_LINE_LENGTH, LinesCodec, LineTooLong } from '../../src/codec/lines.js';
-import { decodeChunks, encodeFrames } from '../../src/testing/index.js';
+import { decodeChunks, encodeFrames, StreamDecoder } from '../../src/testing/index.js';
 import { assertCodecConformance } from '../../src/testing/index.js';
 
 const runs = Number(process.env.MAI_PROPERTY_RUNS ?? 20_000);
@@ -253,5 +253,25 @@ describe('LinesCodec', () => {
   test('bad options are refused with MAI_INVALID_OPTION', () => {
     assert.throws(() => new LinesCodec({ maxLineLength: -1 }), { code: 'MAI_INVALID_OPTION' });
     assert.throws(() => new LinesCodec({ newline: 'cr' as 'lf' }), { code: 'MAI_INVALID_OPTION' });
+  });
+});
+
+describe('LinesCodec discard mode: memory', () => {
+  test('a 1 MiB line over maxLineLength 100 is dropped as it arrives: never more than the limit held', () => {
+    const codec = new LinesCodec({ discard: true, maxLineLength: 100 });
+    const decoder = new StreamDecoder(codec);
+    const frames: unknown[] = [];
+    let peak = 0;
+    const chunk = Buffer.alloc(4096, 0x78);
+    for (let i = 0; i < 256; i++) {
+      decoder.push(chunk, (frame) => frames.push(frame));
+      peak = Math.max(peak, decoder.buffered);
+    }
+    decoder.push(Buffer.from('\r\nnext\n'), (frame) => frames.push(frame));
+    decoder.end((frame) => frames.push(frame));
+    assert.equal(decoder.error, undefined);
+    assert.deepEqual(frames, [new LineTooLong(256 * 4096, 100), 'next']);
+    assert.ok(peak <= 4096 + 101, `held at most one chunk beyond the limit (peak ${peak})`);
+    assert.ok(peak < 10_000);
   });
 });

@@ -9,6 +9,8 @@ import {
   type EncodeResult,
   IncompleteFrame,
   InsufficientBuffer,
+  LinesCodec,
+  LineTooLong,
   type Protocol,
   protocolEngine,
 } from '../../src/index.js';
@@ -243,4 +245,28 @@ test('debugBuffers: a frame that keeps a view of the read buffer is caught (MAI_
     }
     assertEngineClean(engine);
   }
+});
+
+test('a codec that discards bytes (discarded(n)) frees them at once: LinesCodec discard mode through the engine', async () => {
+  type Lines = Protocol<{ in: string | LineTooLong; out: string }>;
+  const log = new Recorder<Lines>();
+  const engine = protocolEngine<Lines>({
+    codec: () => new LinesCodec({ discard: true, maxLineLength: 100 }),
+    handler: log.handler,
+    initialBufferSize: 1024,
+  });
+  const stream = new MemoryStream();
+  engine.manage(stream);
+  let peak = 0;
+  for (let i = 0; i < 64; i++) {
+    stream.feed(Buffer.alloc(4096, 0x78));
+    await new Promise((resolve) => setImmediate(resolve));
+    peak = Math.max(peak, engine.stats().pool.leasedBytes);
+  }
+  stream.feed(Buffer.from('\nok\n'), 100, true);
+  await engine.wait();
+  assert.deepEqual([...log.logs.values()][0]?.frames, [new LineTooLong(64 * 4096, 100), 'ok']);
+  // Held: the line's last byte and at most one read behind it, not the 256 KiB line.
+  assert.ok(peak <= 4096 + 1024 + 1, `pooled bytes held while discarding: ${peak}`);
+  assertEngineClean(engine);
 });
