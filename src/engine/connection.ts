@@ -149,14 +149,20 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #openedAt = 0;
   #lastReadAt = 0;
   #lastWriteAt = 0;
-  #idleFired = { read: 0, write: 0, any: 0 };
+  // Idle connections are the common case (RELIABILITY A3 bounds their cost): what only some
+  // streams need is made on first use.
+  #idleFired: { read: number; write: number; any: number } | null = null;
   /** When the current unfinished frame last made progress (0: no unfinished frame). */
   #partialSince = 0;
   /** When queued output went above the slow-consumer soft limit (0: it is below). */
   #softSince = 0;
   #slowConsumer = false;
-  #drainWaiters: ((drained: boolean) => void)[] = [];
+  #drainWaiters: ((drained: boolean) => void)[] | null = null;
   #endReported = false;
+  // Callbacks made on first use (see #idleFired).
+  #onSettled: (() => void) | null = null;
+  #onRejected: ((error: unknown) => void) | null = null;
+  #onWatchdog: (() => void) | null = null;
 
   // Accounting for onClosed.
   #framesReceived = 0;
@@ -192,6 +198,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     stream.on('error', this.#onStreamError);
     stream.on('end', this.#onStreamEnd);
     stream.on('close', this.#onStreamClose);
+    // See #settleInFlight: the one moment a destroyed socket can still say what it wrote.
+    const destroyStream = stream._destroy;
+    stream._destroy = (error, callback) => {
+      this.#settleInFlight();
+      destroyStream.call(stream, error, callback);
+    };
     process.nextTick(startConnection, this);
   }
 
@@ -220,7 +232,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   drain(): Promise<boolean> {
     if (this.closed || !this.#outputOpen) return Promise.resolve(false);
     if (this.#queuedBytes < this.#host.settings.writeHighWaterMark) return Promise.resolve(true);
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.#drainWaiters ??= [];
+      this.#drainWaiters.push(resolve);
+    });
   }
 
   close(): void {
@@ -429,24 +444,26 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
     if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
       this.#inFlight++;
-      result.then(this.#onHandlerSettled, this.#onHandlerRejected);
+      this.#onSettled ??= () => this.#handlerSettled();
+      this.#onRejected ??= (error: unknown) => this.#handlerRejected(error);
+      result.then(this.#onSettled, this.#onRejected);
       if (this.#inFlight >= this.#host.settings.maxFramesInFlight) this.#pauseFor(Pause.InFlight);
     }
   }
 
-  #onHandlerSettled = (): void => {
+  #handlerSettled(): void {
     if (this.#inFlight === 0) return; // forced close already gave up on it
     this.#inFlight--;
     if (this.#pause & Pause.InFlight && this.#inFlight < this.#host.settings.maxFramesInFlight) {
       this.#resumeFor(Pause.InFlight);
     }
     this.#afterInput();
-  };
+  }
 
-  #onHandlerRejected = (error: unknown): void => {
+  #handlerRejected(error: unknown): void {
     this.#fail(asMaiError(error, ErrorCode.HandlerFailed, 'onFrame rejected'));
-    this.#onHandlerSettled();
-  };
+    this.#handlerSettled();
+  }
 
   /** Copies an unfinished tail out of a buffer we do not own into a leased one. */
   #keep(chunk: Buffer, from: number, to: number): void {
@@ -783,30 +800,34 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     if (!this.#socketClosed) this.flush();
   }
 
-  /**
-   * Destroys the stream now. Before it goes, asks the socket how many bytes of the batch in
-   * flight are still waiting in libuv (`writeQueueSize`), so the rest count as sent; for a
-   * stream that cannot tell, the whole batch counts as unsent.
-   */
+  /** Destroys the stream now; everything not handed to the kernel is reported unsent. */
   #destroy(): void {
     this.#outputOpen = false;
-    const batch = this.#writing;
-    if (batch.length > 0) {
-      const handle = (this.#stream as { _handle?: { writeQueueSize?: unknown } })._handle;
-      let waiting =
-        typeof handle?.writeQueueSize === 'number'
-          ? handle.writeQueueSize
-          : Number.POSITIVE_INFINITY;
-      for (let i = batch.length - 1; i >= 0; i--) {
-        const write = batch[i] as PendingWrite;
-        const unsent = Math.min(waiting, write.bytes);
-        waiting -= unsent;
-        this.#settle(write, write.bytes - unsent);
-      }
-      batch.length = 0;
-    }
+    this.#settleInFlight();
     this.#dropOutput();
     this.#stream.destroy();
+  }
+
+  /**
+   * Settles the batch in flight while the socket can still say how much of it libuv holds
+   * (`writeQueueSize`): the rest reached the kernel. Runs from the stream's `_destroy`, so it
+   * also sees destroys Node does itself (a peer reset), before the handle closes; after that,
+   * Node calls a cancelled write back with no error, and the callback proves nothing. A stream
+   * that cannot tell (no libuv handle) counts the whole batch as unsent.
+   */
+  #settleInFlight(): void {
+    const batch = this.#writing;
+    if (batch.length === 0) return;
+    const handle = (this.#stream as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+    let waiting =
+      typeof handle?.writeQueueSize === 'number' ? handle.writeQueueSize : Number.POSITIVE_INFINITY;
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const write = batch[i] as PendingWrite;
+      const unsent = Math.min(waiting, write.bytes);
+      waiting -= unsent;
+      this.#settle(write, write.bytes - unsent);
+    }
+    batch.length = 0;
   }
 
   /** Counts everything never handed to the stream as unsent and gives the buffers back. */
@@ -917,9 +938,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   #wakeDrainWaiters(drained: boolean): void {
-    if (this.#drainWaiters.length === 0) return;
     const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
+    if (waiters === null) return;
+    this.#drainWaiters = null;
     for (const resolve of waiters) resolve(drained);
   }
 
@@ -927,6 +948,11 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     if (at >= this.#watchdogAt || this.#closedCalled) return;
     if (this.#watchdog !== 0) this.#host.timers.cancel(this.#watchdog);
     this.#watchdogAt = at;
+    this.#onWatchdog ??= () => {
+      this.#watchdog = 0;
+      this.#watchdogAt = Number.POSITIVE_INFINITY;
+      this.#watch();
+    };
     this.#watchdog = this.#host.timers.add(at - Date.now(), this.#onWatchdog);
   }
 
@@ -935,12 +961,6 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#watchdog = 0;
     this.#watchdogAt = Number.POSITIVE_INFINITY;
   }
-
-  #onWatchdog = (): void => {
-    this.#watchdog = 0;
-    this.#watchdogAt = Number.POSITIVE_INFINITY;
-    this.#watch();
-  };
 
   /** Checks every deadline of the stream, acts on those passed, and re-arms for the next. */
   #watch(): void {
@@ -994,6 +1014,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
     const idle = this.#host.idleTimeouts;
     if (idle !== undefined) {
+      this.#idleFired ??= { read: 0, write: 0, any: 0 };
+      const fired = this.#idleFired;
       for (const kind of IDLE_KINDS) {
         const timeout = idle[kind];
         if (timeout === undefined) continue;
@@ -1003,9 +1025,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
             : kind === 'write'
               ? this.#lastWriteAt
               : Math.max(this.#lastReadAt, this.#lastWriteAt);
-        let deadline = Math.max(active, this.#idleFired[kind]) + timeout.ms;
+        let deadline = Math.max(active, fired[kind]) + timeout.ms;
         if (deadline <= now) {
-          this.#idleFired[kind] = now;
+          fired[kind] = now;
           this.#deliverTimeout(timeout.value);
           if (this.closed) return;
           deadline = now + timeout.ms;
