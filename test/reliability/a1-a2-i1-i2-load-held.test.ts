@@ -1,0 +1,111 @@
+/**
+ * A1: N connections held open at once, each pipelining K tagged frames of random size through
+ * a built-in codec to an echo server in another process; every echo checked for loss,
+ * duplication, reorder and corruption (conn id, seq, CRC32), on both sides. Server RSS
+ * measured in the server process.
+ * A2: the same over Unix sockets.
+ * I1: the server runs with `debugBuffers` (released buffers filled with 0xdd); payloads never
+ * hold 0xdd, so a run of it in any echoed frame means a released buffer reached the wire.
+ * I2: every payload carries its connection's secret; any other connection's secret in a frame
+ * is a violation.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { EchoReport } from '../support/load-client-process.js';
+import { listenAddress, removeSocketFile, type Transport } from '../support/transports.js';
+import type { CodecKind } from './codec-kinds.js';
+import { ClientProcess, mib, ServerProcess } from './processes.js';
+import { figure, testSeed } from './profile.js';
+
+const RSS_LIMIT = 300 * 1024 * 1024;
+
+interface Row {
+  row: string;
+  transport: Transport;
+  codec: CodecKind;
+  conns: number;
+  frames: number;
+  maxPayload: number;
+}
+
+const ROWS: Row[] = [
+  {
+    row: 'A1',
+    transport: 'tcp',
+    codec: 'length-prefixed',
+    conns: figure('A1_CONNS', 10_000, 18_000),
+    frames: figure('A1_FRAMES', 100, 1_000),
+    maxPayload: 200,
+  },
+  ...(['lines', 'delimiter', 'resp'] as const).map((codec) => ({
+    row: 'A1',
+    transport: 'tcp' as const,
+    codec,
+    conns: figure('A1_TEXT_CONNS', 10_000, 18_000),
+    frames: figure('A1_FRAMES', 100, 1_000),
+    maxPayload: 200,
+  })),
+  {
+    row: 'A2',
+    transport: 'unix',
+    codec: 'length-prefixed',
+    conns: figure('A2_CONNS', 1_000, 5_000),
+    frames: figure('A2_FRAMES', 1_000, 10_000),
+    maxPayload: 100,
+  },
+];
+
+describe('A1/A2/I1/I2: load held, every frame checked', () => {
+  for (const spec of ROWS) {
+    test(`${spec.row} ${spec.transport} ${spec.codec}: ${spec.conns} conns × ${spec.frames} frames`, async (t) => {
+      const seed = testSeed();
+      const address = listenAddress(spec.transport);
+      t.after(() => removeSocketFile(address));
+      const started = Date.now();
+      const server = await ServerProcess.start(t, address, {
+        codec: spec.codec,
+        debugBuffers: true,
+      });
+      const client = ClientProcess.start<EchoReport>(t, {
+        mode: 'echo',
+        address: server.address,
+        codec: spec.codec,
+        conns: spec.conns,
+        frames: spec.frames,
+        seed,
+        minPayload: 0,
+        maxPayload: spec.maxPayload,
+        wave: 500,
+        secrets: true,
+        timeoutMs: 240_000,
+      });
+      const report = await client.report;
+      const held = await server.measure();
+      const serverReport = await server.shutdown();
+      const figures = {
+        seed,
+        connected: report.connected,
+        frames: report.framesChecked,
+        ms: Date.now() - started,
+        serverRssPeak: mib(serverReport.rssPeak),
+        serverRssAfter: mib(held.rss),
+      };
+      t.diagnostic(JSON.stringify(figures));
+      const context = `seed ${seed} (replay with MAI_SEED=${seed})`;
+      assert.deepEqual(report.problems, [], `client-side violations, ${context}`);
+      assert.equal(report.connected, spec.conns, 'every connection held');
+      assert.equal(report.framesChecked, spec.conns * spec.frames, 'every frame echoed once');
+      assert.equal(report.canaryRuns, 0, 'I1: no canary bytes in any echoed frame');
+      assert.deepEqual(report.invariants, [], 'client invariant block');
+      assert.deepEqual(serverReport.violations, [], `server-side violations, ${context}`);
+      assert.deepEqual(serverReport.invariants, [], 'server invariant block');
+      assert.equal(serverReport.frames, spec.conns * spec.frames);
+      assert.equal(serverReport.closed, spec.conns, 'one onClosed per connection');
+      assert.equal(serverReport.forced, 0);
+      assert.ok(
+        serverReport.rssPeak <= RSS_LIMIT,
+        `server RSS peak ${mib(serverReport.rssPeak)} above ${mib(RSS_LIMIT)}`,
+      );
+    });
+  }
+});
