@@ -21,6 +21,7 @@ import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { redisServerArgs } from '../test/support/redis-server.js';
 import {
   human,
   machineInfo,
@@ -101,20 +102,7 @@ async function startServer(name: ServerName, nodeFlags: string[] = []): Promise<
   const [command, args] =
     name === 'mai'
       ? pinned(0, process.execPath, [...nodeFlags, KV_ENTRY, '--port', String(port)])
-      : pinned(0, 'redis-server', [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--dir',
-          dir,
-          '--logfile',
-          '',
-        ]);
+      : pinned(0, 'redis-server', redisServerArgs(port, dir));
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: dir });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {

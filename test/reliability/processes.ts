@@ -135,7 +135,9 @@ export class ClientProcess<R> {
   }
 
   send(message: string): void {
-    if (this.child.connected) this.child.send(message);
+    // The child may finish and disconnect between the check and the write: with a callback a
+    // failed send (EPIPE) is ours to ignore instead of an 'error' event nobody handles.
+    if (this.child.connected) this.child.send(message, () => {});
   }
 }
 

@@ -22,12 +22,13 @@
  *
  * Every loop is bounded by a count and by `timeoutMs`.
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { type Address, type Context, type Protocol, protocolEngine } from '../../src/index.js';
 import { type CodecKind, codecAdapter } from '../reliability/codec-kinds.js';
 import { checkTaggedFrame, longestRun, taggedFrame } from '../reliability/tagged-frame.js';
 import { randomInt, seededRandom } from './fault-proxy.js';
 import { invariantViolations } from './invariants.js';
+import { rawConnect } from './peers.js';
 import { Recorder } from './recorder.js';
 
 export type LoadJob =
@@ -84,21 +85,6 @@ process.on('message', (message) => {
   if (message === 'stop') stopRequested = true;
 });
 const deadline = (): boolean => Date.now() - started > job.timeoutMs;
-
-function rawConnect(address: Address): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket =
-      'path' in address
-        ? connect({ path: address.path, allowHalfOpen: true })
-        : connect({ port: address.port, host: address.host ?? '127.0.0.1', allowHalfOpen: true });
-    socket.setNoDelay(true);
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      socket.off('error', reject);
-      resolve(socket);
-    });
-  });
-}
 
 /** Splits a byte stream into u32-length-prefixed payloads. */
 class U32Reader {
