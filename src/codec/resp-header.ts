@@ -38,32 +38,19 @@ export function readLength(bytes: Buffer, at: number, end: number, out: HeaderVa
   const negative = i < end && bytes[i] === 0x2d;
   if (negative) i++;
   const digitsStart = i;
-  let value = 0;
-  for (;;) {
-    if (i >= end) return -1;
-    const c = bytes[i] as number;
-    if (c === CR) break;
-    if (c < 0x30 || c > 0x39) throw corrupt('invalid length', bytes, at, i + 1);
-    value = value * 10 + (c - 0x30);
-    i++;
-    if (i - digitsStart > 19) throw corrupt('length overflows 64 bits', bytes, at, i);
-  }
-  if (i + 1 >= end) return -1;
-  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
-  const digits = i - digitsStart;
+  const cr = scanDigits(bytes, at, digitsStart, end, out, 'length');
+  if (cr === -1) return -1;
+  const digits = cr - digitsStart;
   if (digits === 0 || (digits > 1 && bytes[digitsStart] === 0x30)) {
-    throw corrupt('invalid length', bytes, at, i);
+    throw corrupt('invalid length', bytes, at, cr);
   }
   if (negative) {
-    if (digits !== 1 || value !== 1) throw corrupt('negative length', bytes, at, i);
+    if (digits !== 1 || out.value !== 1) throw corrupt('negative length', bytes, at, cr);
     out.value = -1;
-  } else {
-    if (digits === 19 && bytes.toString('latin1', digitsStart, i) > '9223372036854775807') {
-      throw corrupt('length overflows 64 bits', bytes, at, i);
-    }
-    out.value = value;
+  } else if (digits === 19 && bytes.toString('latin1', digitsStart, cr) > '9223372036854775807') {
+    throw corrupt('length overflows 64 bits', bytes, at, cr);
   }
-  return i + 2;
+  return cr + 2;
 }
 
 /**
@@ -80,18 +67,9 @@ export function readInteger(bytes: Buffer, at: number, end: number, out: HeaderV
   const sign = i < end ? (bytes[i] as number) : 0;
   if (sign === 0x2d || sign === 0x2b) i++;
   const digitsStart = i;
-  let value = 0;
-  for (;;) {
-    if (i >= end) return -1;
-    const c = bytes[i] as number;
-    if (c === CR) break;
-    if (c < 0x30 || c > 0x39) throw corrupt('invalid integer', bytes, at, i + 1);
-    value = value * 10 + (c - 0x30);
-    i++;
-    if (i - digitsStart > 19) throw corrupt('integer overflows 64 bits', bytes, at, i);
-  }
-  if (i + 1 >= end) return -1;
-  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
+  i = scanDigits(bytes, at, digitsStart, end, out, 'integer');
+  if (i === -1) return -1;
+  const value = out.value as number;
   const digits = i - digitsStart;
   if (digits === 0) throw corrupt('invalid integer', bytes, at, i);
   if (digits <= 15) {
@@ -107,6 +85,36 @@ export function readInteger(bytes: Buffer, at: number, end: number, out: HeaderV
         : big;
   }
   return i + 2;
+}
+
+/**
+ * Scans the ASCII digits of a header line from `from` up to its CR, at most 19 of them, and
+ * stores their value (a double: exact up to 2^53) in `out.value`. Returns the CR's index, or -1
+ * while the CRLF has not arrived. A non-digit, a 20th digit or a CR without LF throws at once.
+ */
+function scanDigits(
+  bytes: Buffer,
+  at: number,
+  from: number,
+  end: number,
+  out: HeaderValue,
+  what: 'length' | 'integer',
+): number {
+  let i = from;
+  let value = 0;
+  for (;;) {
+    if (i >= end) return -1;
+    const c = bytes[i] as number;
+    if (c === CR) break;
+    if (c < 0x30 || c > 0x39) throw corrupt(`invalid ${what}`, bytes, at, i + 1);
+    value = value * 10 + (c - 0x30);
+    i++;
+    if (i - from > 19) throw corrupt(`${what} overflows 64 bits`, bytes, at, i);
+  }
+  if (i + 1 >= end) return -1;
+  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
+  out.value = value;
+  return i;
 }
 
 /** Copies bytes[from, to) out of the engine's buffer: one Buffer, from Node's pool when small. */

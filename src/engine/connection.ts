@@ -217,6 +217,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     return this.#socketClosed || this.#closedCalled;
   }
 
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
   send(frame: P['out']): boolean {
     if (!this.#outputOpen) return false;
     // A frame that encodes to no bytes has nothing to wait for: it is sent as soon as queued.
@@ -341,11 +345,6 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   /** Whether `send` would queue a frame (the output side is still open). */
   get accepting(): boolean {
     return this.#outputOpen;
-  }
-
-  /** Bytes encoded but not yet acknowledged by the socket. */
-  get queuedBytes(): number {
-    return this.#queuedBytes;
   }
 
   // ---- Input ---------------------------------------------------------------------------------
@@ -681,8 +680,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   /** Encodes a frame after the bytes already queued in this tick, growing the buffer if asked. */
   #encode(frame: P['out']): number {
     const codec = this.#codec;
-    const standard = this.#pool.bufferSize;
-    let size = standard;
+    let size = this.#pool.bufferSize;
     for (;;) {
       if (this.#out === null) {
         this.#out = this.#pool.lease(size);

@@ -78,6 +78,8 @@ export interface Context<P extends AnyProtocol = AnyProtocol> {
    * longer send. Respecting it is how a handler applies back-pressure.
    */
   readonly writable: boolean;
+  /** Bytes accepted by `send` that have not reached the kernel yet (what `writable` compares). */
+  readonly queuedBytes: number;
   /** True once the stream has closed (after which `send` returns false and does nothing). */
   readonly closed: boolean;
   /**

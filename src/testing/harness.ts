@@ -202,6 +202,11 @@ export class CodecHarness<P extends AnyProtocol> implements Context<P> {
     return this.#outputOpen;
   }
 
+  /** The harness hands output over at once: nothing is ever queued. */
+  get queuedBytes(): number {
+    return 0;
+  }
+
   get closed(): boolean {
     return this.#closedCalled || (this.#inputDone && !this.#outputOpen);
   }

@@ -92,10 +92,7 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 2048; i++) {
             const below = ctx.send(frame);
             sent++;
-            peakQueued = Math.max(
-              peakQueued,
-              (ctx as unknown as { queuedBytes: number }).queuedBytes,
-            );
+            peakQueued = Math.max(peakQueued, ctx.queuedBytes);
             if (!below && !(await ctx.drain())) return;
           }
           ctx.close();

@@ -65,10 +65,7 @@ describe('D: slow readers and async handlers', () => {
       onReady: async (ctx) => {
         for (;;) {
           const below = ctx.send(frame);
-          peakQueued = Math.max(
-            peakQueued,
-            (ctx as unknown as { queuedBytes: number }).queuedBytes,
-          );
+          peakQueued = Math.max(peakQueued, ctx.queuedBytes);
           if (below) continue;
           waiting = true;
           if (!(await ctx.drain())) return;
