@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type BufferPool, CANARY_BYTE } from '../buffer/buffer-pool.js';
 import {
@@ -27,6 +27,7 @@ import type {
   TimeoutHandle,
   Token,
 } from './protocol.js';
+import { readInto } from '../transport/read-into.js';
 import type { IdleTimeouts, Settings } from './settings.js';
 import type { TimerQueue } from './timers.js';
 
@@ -115,6 +116,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #framesThisRead = 0;
   #inFlight = 0;
   #resumeScheduled = false;
+  /**
+   * What the stream calls with input: `(length, buffer)` when it reads into the engine's shared
+   * read buffer, or a `'data'` listener.
+   */
+  #reader: ((chunk: Buffer) => void) | ((length: number, buffer: Buffer) => void);
+  #readsInto = false;
 
   // Output: frames are encoded into #out[0, #outEnd); full buffers wait in #sealed; one batch at
   // a time is handed to the stream (#writing) until its callback. Keeping a single batch in
@@ -179,6 +186,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     session: P['session'],
     limits: StreamTimeouts,
     paths?: { local?: string; remote?: string },
+    readBuffer?: Buffer,
   ) {
     this.#limits = limits;
     this.#host = host;
@@ -204,6 +212,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#settleInFlight();
       destroyStream.call(stream, error, callback);
     };
+    // Sockets the engine made read into its one shared buffer; other streams emit 'data'.
+    const reader = (length: number, buffer: Buffer): void => this.#onInput(buffer, length);
+    this.#readsInto =
+      readBuffer !== undefined && stream instanceof Socket && readInto(stream, readBuffer, reader);
+    this.#reader = this.#readsInto
+      ? reader
+      : (chunk: Buffer): void => this.#onInput(chunk, chunk.length);
     process.nextTick(startConnection, this);
   }
 
@@ -285,7 +300,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     // onReady comes first even for a stream that died before its first tick.
     if (!this.#call('onReady')) return;
     if (this.#inputEnd === null && !this.#socketClosed) {
-      this.#stream.on('data', this.#onData);
+      if (this.#readsInto) this.#stream.resume();
+      else this.#stream.on('data', this.#reader as (chunk: Buffer) => void);
       this.#watch();
     }
   }
@@ -349,20 +365,24 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
 
   // ---- Input ---------------------------------------------------------------------------------
 
-  #onData = (chunk: Buffer): void => {
+  /**
+   * Input arrived in `bytes[0, end)`. The bytes may be the engine's shared read buffer, which
+   * the next read overwrites: whatever is not decoded now is copied out before returning.
+   */
+  #onInput(bytes: Buffer, end: number): void {
     if (this.#inputEnd !== null) return;
     this.#framesThisRead = 0;
     const now = Date.now();
     this.#lastReadAt = now;
     if (this.#in === null && this.#pause === 0) {
       // Fast path: decode straight from the socket's chunk; copy only an unfinished tail.
-      const stop = this.#decodeLoop(chunk, 0, chunk.length);
-      if (stop < chunk.length) {
-        if (this.#inputEnd === null) this.#keep(chunk, stop, chunk.length);
-        else this.#partialBytes += chunk.length - stop;
+      const stop = this.#decodeLoop(bytes, 0, end);
+      if (stop < end) {
+        if (this.#inputEnd === null) this.#keep(bytes, stop, end);
+        else this.#partialBytes += end - stop;
       }
     } else {
-      this.#append(chunk);
+      this.#append(bytes, end);
       this.#decodeKept();
     }
     // Slowloris defence: an unfinished frame must make progress (a frame completed, or a new
@@ -375,7 +395,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
     this.#afterInput();
     if (this.#host.budgeted) this.#host.grew();
-  };
+  }
 
   /**
    * Decodes frames from `bytes[start, end)` until the codec needs more bytes, reading is paused,
@@ -474,14 +494,16 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#inEnd = length;
   }
 
-  /** Appends a chunk after the kept bytes, compacting or growing the leased buffer as needed. */
-  #append(chunk: Buffer): void {
+  /**
+   * Appends `bytes[0, length)` after the kept bytes, compacting or growing the leased buffer as
+   * needed.
+   */
+  #append(bytes: Buffer, length: number): void {
     const kept = this.#in;
     if (kept === null) {
-      this.#keep(chunk, 0, chunk.length);
+      this.#keep(bytes, 0, length);
       return;
     }
-    const length = chunk.length;
     const held = this.#inEnd - this.#inStart;
     if (this.#inEnd + length > kept.length) {
       if (held + length <= kept.length) {
@@ -500,7 +522,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#inStart = 0;
       this.#inEnd = held;
     }
-    chunk.copy(this.#in as Buffer, this.#inEnd);
+    bytes.copy(this.#in as Buffer, this.#inEnd, 0, length);
     this.#inEnd += length;
   }
 
@@ -1076,7 +1098,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#timeouts.clear();
     this.#disarmWatchdog();
     this.#wakeDrainWaiters(false);
-    this.#stream.off('data', this.#onData);
+    if (!this.#readsInto) this.#stream.off('data', this.#reader as (chunk: Buffer) => void);
     const info: CloseInfo = {
       reason: this.#reason ?? 'remote',
       error: this.#error,

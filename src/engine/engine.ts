@@ -10,6 +10,9 @@ import type { AnyProtocol, CloseInfo, Context, TimeoutHandle, Token } from './pr
 import { type EngineOptions, resolveSettings, SERVER_TIMEOUTS, type Settings } from './settings.js';
 import { TimerQueue } from './timers.js';
 
+/** Bytes per socket read: large enough for a bulk stream, small enough to stay in cache. */
+const READ_BUFFER_SIZE = 64 * 1024;
+
 /** Options of `engine.listen`. */
 export type ListenOptions<P extends AnyProtocol> = Address & {
   /** Creates the session of each accepted stream (overrides the engine's `session`). */
@@ -86,6 +89,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
   readonly #listeners = new Set<ServerListener>();
   readonly #host: ConnectionHost<P>;
   #nextToken = 1;
+  #readBuffer: Buffer | null = null;
   #pendingConnects = 0;
   #shuttingDown = false;
   #waiters: (() => void)[] = [];
@@ -180,7 +184,13 @@ export class ProtocolEngine<P extends AnyProtocol> {
           return;
         }
         const session = makeSession === undefined ? (undefined as P['session']) : makeSession();
-        this.#adopt(socket, session, limits, path === undefined ? undefined : { local: path });
+        this.#adopt(
+          socket,
+          session,
+          limits,
+          path === undefined ? undefined : { local: path },
+          true,
+        );
       },
       (closed) => {
         this.#listeners.delete(closed);
@@ -221,6 +231,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
       session,
       this.#timeoutsFor(false, options),
       'path' in options ? { remote: options.path } : undefined,
+      true,
     );
     // onReady runs on the tick after adoption; resolve after it.
     await new Promise<void>((resolve) => process.nextTick(resolve));
@@ -311,8 +322,12 @@ export class ProtocolEngine<P extends AnyProtocol> {
     session: P['session'],
     limits: StreamTimeouts,
     paths?: { local?: string; remote?: string },
+    ownSocket = false,
   ): Connection<P> {
     const token = this.#nextToken++ as Token;
+    // One read buffer serves every socket the engine made: reads run one at a time, and each
+    // connection copies out what it keeps before its read callback returns.
+    if (ownSocket) this.#readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
     const connection = new Connection(
       this.#host,
       stream,
@@ -321,6 +336,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
       session,
       limits,
       paths,
+      ownSocket ? (this.#readBuffer as Buffer) : undefined,
     );
     this.#streams.set(token, connection);
     return connection;

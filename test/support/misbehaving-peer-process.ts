@@ -8,6 +8,9 @@
  *   server closing it.
  * - `blast`: one socket that writes `totalBytes` of U32 frames of `frameSize` payload bytes as
  *   fast as the socket takes them (respecting its own write back-pressure), then ends.
+ * - `bulk`: opens `connections` sockets; each writes `frames` U32 frames of `frameSize` bytes
+ *   (payload bytes = connection index & 0xff), as fast as its socket takes them, then ends and
+ *   reads the replies until the server closes. Reports, per connection, the bytes received.
  */
 import { connect, type Socket } from 'node:net';
 import type { Address } from '../../src/index.js';
@@ -92,5 +95,35 @@ async function blast(): Promise<void> {
   process.send?.({ written, frames: Math.ceil(total / frameSize), ms: Date.now() - started });
 }
 
-await (mode === 'drip' ? drip() : blast());
+async function bulk(): Promise<void> {
+  const connections = options.connections ?? 100;
+  const frames = options.frames ?? 1;
+  const frameSize = options.frameSize ?? 256 * 1024;
+  const sockets: Socket[] = [];
+  for (let i = 0; i < connections; i++) sockets.push(await open());
+  const started = Date.now();
+  const received = await Promise.all(
+    sockets.map(async (socket, index) => {
+      let bytes = 0;
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const frame = Buffer.alloc(4 + frameSize, index & 0xff);
+      frame.writeUInt32BE(frameSize, 0);
+      for (let i = 0; i < frames; i++) {
+        if (!socket.write(frame)) await new Promise((resolve) => socket.once('drain', resolve));
+      }
+      socket.end();
+      await closed;
+      return bytes;
+    }),
+  );
+  process.send?.({ received, ms: Date.now() - started });
+}
+
+const modes: Record<string, () => Promise<void>> = { drip, blast, bulk };
+const run = modes[mode ?? ''];
+if (run === undefined) throw new Error(`unknown mode ${mode}`);
+await run();
 process.disconnect?.();
