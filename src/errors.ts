@@ -44,6 +44,8 @@ export const ErrorCode = {
   EngineClosed: 'MAI_ENGINE_CLOSED',
   /** An option has a value mai cannot use. */
   InvalidOption: 'MAI_INVALID_OPTION',
+  /** `engine.broadcast` could not queue the frame on some of its targets (see `failures`). */
+  BroadcastFailed: 'MAI_BROADCAST_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -146,6 +148,27 @@ export class ConnectionError extends MaiError {}
 export class InvalidOptionError extends MaiError {
   constructor(message: string) {
     super(ErrorCode.InvalidOption, message);
+  }
+}
+
+/**
+ * `engine.broadcast` tried every target, and some refused the frame (their codec could not
+ * encode it, say). The others queued it: `sent` counts them; `failures` says which streams did
+ * not get it and why. The streams stay open.
+ */
+export class BroadcastError extends MaiError {
+  readonly sent: number;
+  readonly failures: readonly { readonly token: number; readonly error: MaiError }[];
+
+  constructor(sent: number, failures: readonly { token: number; error: MaiError }[]) {
+    const first = failures[0]?.error.message ?? '';
+    super(
+      ErrorCode.BroadcastFailed,
+      `broadcast queued the frame on ${sent} streams and failed on ${failures.length} (first: ${first})`,
+      { cause: failures[0]?.error },
+    );
+    this.sent = sent;
+    this.failures = failures;
   }
 }
 

@@ -49,6 +49,7 @@ export {
   type Settings,
 } from './engine/settings.js';
 export {
+  BroadcastError,
   CodecContractError,
   ConnectionError,
   DecodeError,

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BufferPool, type BufferPoolStats } from '../buffer/buffer-pool.js';
-import { ConnectionError, ErrorCode, MaiError } from '../errors.js';
+import { asMaiError, BroadcastError, ConnectionError, ErrorCode, MaiError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { dial } from '../transport/dial.js';
 import { bindListener, type Listener, type ServerListener } from '../transport/listener.js';
@@ -156,16 +156,30 @@ export class ProtocolEngine<P extends AnyProtocol> {
 
   /**
    * Sends a frame to every open stream, or to those `filter` accepts. Each stream encodes it
-   * with its own codec (codecs may differ per stream, RESP2 vs RESP3 say). Returns how many
-   * streams queued it.
+   * with its own codec (codecs may differ per stream, RESP2 vs RESP3 say) and applies its own
+   * back-pressure and slow-consumer policy. Returns how many streams queued it.
+   *
+   * A stream whose `send` throws (its codec cannot encode the frame) does not stop the others:
+   * every target is tried, then a `BroadcastError` (`MAI_BROADCAST_FAILED`) says how many
+   * queued it and which did not, and why.
    */
   broadcast(frame: P['out'], filter?: (ctx: Context<P>) => boolean): number {
     let count = 0;
+    let failures: { token: number; error: MaiError }[] | null = null;
     for (const stream of this.#streams.values()) {
       if (!stream.accepting || (filter !== undefined && !filter(stream))) continue;
-      stream.send(frame);
-      count++;
+      try {
+        stream.send(frame);
+        count++;
+      } catch (error) {
+        failures ??= [];
+        failures.push({
+          token: stream.token,
+          error: asMaiError(error, ErrorCode.EncodeFailed, 'send threw'),
+        });
+      }
     }
+    if (failures !== null) throw new BroadcastError(count, failures);
     return count;
   }
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
-import { type Protocol, protocolEngine, type TimeoutHandle, type Token } from '../../src/index.js';
+import {
+  BroadcastError,
+  EncodeError,
+  type EncodeResult,
+  type Protocol,
+  protocolEngine,
+  type TimeoutHandle,
+  type Token,
+} from '../../src/index.js';
 import { LineCodec, U32Codec } from '../support/codecs.js';
 import { MemoryStream, rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
@@ -339,3 +347,52 @@ for (const transport of TRANSPORTS) {
     assertEngineClean(server);
   });
 }
+
+test('broadcast: a stream whose codec refuses the frame does not stop the others; the error says who', async (t) => {
+  /** Refuses to encode lines with a '!' in them. */
+  class PoliteLineCodec extends LineCodec {
+    override encode(line: string, buffer: Buffer, start: number): EncodeResult {
+      if (line.includes('!')) throw new EncodeError('no shouting');
+      return super.encode(line, buffer, start);
+    }
+  }
+  let made = 0;
+  const tokens: Token[] = [];
+  const server = protocolEngine<Protocol<{ in: string }>>({
+    // Every second stream gets the polite codec.
+    codec: () => (made++ % 2 === 0 ? new LineCodec() : new PoliteLineCodec()),
+    handler: { onReady: (ctx) => void tokens.push(ctx.token), onFrame: () => {} },
+  });
+  const address = listenAddress('tcp');
+  const listener = await server.listen(address);
+  t.after(() => removeSocketFile(address));
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 4; i++) {
+    sockets.push(await rawConnect(listener.address));
+    await until(() => tokens.length === i + 1);
+  }
+  const replies = sockets.map(readAll);
+  assert.throws(
+    () => server.broadcast('hello!'),
+    (error: unknown) => {
+      assert.ok(error instanceof BroadcastError);
+      assert.equal(error.code, 'MAI_BROADCAST_FAILED');
+      assert.equal(error.sent, 2);
+      assert.deepEqual(
+        error.failures.map((failure) => [failure.token, failure.error.code]),
+        [
+          [tokens[1], 'MAI_ENCODE_FAILED'],
+          [tokens[3], 'MAI_ENCODE_FAILED'],
+        ],
+      );
+      return true;
+    },
+  );
+  assert.equal(server.broadcast('hello'), 4, 'every stream is still open');
+  await new Promise((resolve) => setImmediate(resolve));
+  for (const socket of sockets) socket.end();
+  const texts = await Promise.all(replies.map(async (reply) => (await reply).toString()));
+  assert.deepEqual(texts, ['hello!\nhello\n', 'hello\n', 'hello!\nhello\n', 'hello\n']);
+  await server.shutdown({ deadlineMs: 1000 });
+  assertEngineClean(server);
+});
