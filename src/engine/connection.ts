@@ -48,10 +48,11 @@ export interface ConnectionHost<P extends AnyProtocol> {
   shrank(): void;
 }
 
-/** Per-stream timeouts resolved for the stream's role (0 = off). */
+/** Per-stream settings resolved for the stream's role (timeouts: 0 = off). */
 export interface StreamTimeouts {
   partialFrameMs: number;
   firstFrameMs: number;
+  pauseWhenWriteBlocked: boolean;
 }
 
 /** Why reading is paused: a bit each, reading resumes when none is left. */
@@ -302,6 +303,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     if (this.#inputEnd === null && !this.#socketClosed) {
       if (this.#readsInto) this.#stream.resume();
       else this.#stream.on('data', this.#reader as (chunk: Buffer) => void);
+      // onReady may have paused reading already (it queued past the high-water mark).
+      if (this.#pause !== 0) this.#stream.pause();
       this.#watch();
     }
   }
@@ -734,7 +737,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         this.#outEnd = start + written;
         this.#queuedBytes += written;
         if (this.#queuedBytes >= this.#host.settings.writeHighWaterMark) {
-          this.#pauseFor(Pause.WriteBlocked);
+          if (this.#limits.pauseWhenWriteBlocked) this.#pauseFor(Pause.WriteBlocked);
           this.#checkSlowConsumer();
         }
         return written;
@@ -838,9 +841,16 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #settleInFlight(): void {
     const batch = this.#writing;
     if (batch.length === 0) return;
-    const handle = (this.#stream as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+    const stream = this.#stream as {
+      _handle?: { writeQueueSize?: unknown } | null;
+      encrypted?: boolean;
+    };
+    const handle = stream._handle;
+    // A TLS socket queues ciphertext, which says nothing about how many frames' bytes left.
     let waiting =
-      typeof handle?.writeQueueSize === 'number' ? handle.writeQueueSize : Number.POSITIVE_INFINITY;
+      typeof handle?.writeQueueSize === 'number' && stream.encrypted !== true
+        ? handle.writeQueueSize
+        : Number.POSITIVE_INFINITY;
     for (let i = batch.length - 1; i >= 0; i--) {
       const write = batch[i] as PendingWrite;
       const unsent = Math.min(waiting, write.bytes);

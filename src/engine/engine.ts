@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { BufferPool, type BufferPoolStats } from '../buffer/buffer-pool.js';
 import { asMaiError, BroadcastError, ConnectionError, ErrorCode, MaiError } from '../errors.js';
@@ -28,6 +29,14 @@ export type ListenOptions<P extends AnyProtocol> = Address & {
   partialFrameTimeoutMs?: number;
   /** Overrides the engine's `firstFrameTimeoutMs` for accepted streams (default 10 s). */
   firstFrameTimeoutMs?: number;
+  /** Overrides the engine's `pauseReadingWhenWriteBlocked` for accepted streams (default true). */
+  pauseReadingWhenWriteBlocked?: boolean;
+  /**
+   * Speak TLS: Node's TLS server options (`key`, `cert`, `ca`, `requestCert`, `ALPNProtocols`,
+   * …). A stream is created once its handshake is done; failed handshakes are counted in
+   * `listener.handshakeFailures`. `handshakeTimeout` defaults to the first-frame timeout.
+   */
+  tls?: TlsOptions;
 };
 
 /** Options of `engine.connect`. */
@@ -40,6 +49,14 @@ export type ConnectOptions<P extends AnyProtocol> = Address & {
   partialFrameTimeoutMs?: number;
   /** Overrides the engine's `firstFrameTimeoutMs` for this stream (default off). */
   firstFrameTimeoutMs?: number;
+  /** Overrides the engine's `pauseReadingWhenWriteBlocked` for this stream (default false). */
+  pauseReadingWhenWriteBlocked?: boolean;
+  /**
+   * Speak TLS: Node's TLS connect options (`ca`, `servername`, `checkServerIdentity`, client
+   * `key`/`cert`, …). `connect` resolves once the handshake is done and the certificate
+   * checked; the server name defaults to `host` when it is a name.
+   */
+  tls?: ConnectionOptions;
 };
 
 /** What `shutdown` reports for a stream that was still open when it began. */
@@ -191,7 +208,13 @@ export class ProtocolEngine<P extends AnyProtocol> {
     const limits = this.#timeoutsFor(true, options);
     const listener = await bindListener(
       options,
-      { backlog: options.backlog ?? 511, maxConnections: options.maxConnections },
+      {
+        backlog: options.backlog ?? 511,
+        maxConnections: options.maxConnections,
+        tls: options.tls,
+        // Node's default is 120 s: a handshake is a first frame of sorts.
+        handshakeTimeoutMs: limits.firstFrameMs > 0 ? limits.firstFrameMs : 120_000,
+      },
       (socket: Socket) => {
         if (this.#shuttingDown) {
           socket.destroy();
@@ -230,7 +253,11 @@ export class ProtocolEngine<P extends AnyProtocol> {
     this.#pendingConnects++;
     let socket: Socket;
     try {
-      socket = await dial(options, options.timeoutMs ?? this.#settings.connectTimeoutMs);
+      socket = await dial(
+        options,
+        options.timeoutMs ?? this.#settings.connectTimeoutMs,
+        options.tls,
+      );
     } finally {
       this.#pendingConnects--;
     }
@@ -381,7 +408,11 @@ export class ProtocolEngine<P extends AnyProtocol> {
    */
   #timeoutsFor(
     accepted: boolean,
-    call: { partialFrameTimeoutMs?: number; firstFrameTimeoutMs?: number },
+    call: {
+      partialFrameTimeoutMs?: number;
+      firstFrameTimeoutMs?: number;
+      pauseReadingWhenWriteBlocked?: boolean;
+    },
   ): StreamTimeouts {
     const settings = this.#settings;
     return {
@@ -393,6 +424,8 @@ export class ProtocolEngine<P extends AnyProtocol> {
         call.firstFrameTimeoutMs ??
         settings.firstFrameTimeoutMs ??
         (accepted ? SERVER_TIMEOUTS.firstFrameTimeoutMs : 0),
+      pauseWhenWriteBlocked:
+        call.pauseReadingWhenWriteBlocked ?? settings.pauseReadingWhenWriteBlocked ?? accepted,
     };
   }
 

@@ -56,6 +56,14 @@ export interface EngineOptions<P extends AnyProtocol> {
    */
   firstFrameTimeoutMs?: number;
   /**
+   * Whether a stream stops reading while its queued output is above `writeHighWaterMark` (a
+   * server's defence: a peer that does not read its replies sends no more requests). Default
+   * true for streams accepted by `listen`, false for `connect` and `manage`: a client that
+   * pipelines must keep reading replies, or a server doing the same would deadlock with it,
+   * each waiting for the other to read.
+   */
+  pauseReadingWhenWriteBlocked?: boolean;
+  /**
    * Idle timeouts, delivered to `onTimeout(ctx, value)` with the value given here (the stream
    * stays open; close it from `onTimeout` if that is the policy). `read`: no bytes read for
    * `ms`; `write`: no bytes written; `any`: neither. Each fires again after every further `ms`
@@ -113,6 +121,7 @@ export interface Settings {
   /** `undefined`: the role's default (on for accepted streams, off otherwise). */
   partialFrameTimeoutMs: number | undefined;
   firstFrameTimeoutMs: number | undefined;
+  pauseReadingWhenWriteBlocked: boolean | undefined;
   allowHalfOpen: boolean;
   memoryBudget: number;
   connectTimeoutMs: number;
@@ -139,6 +148,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   slowConsumerHardLimit: megabytes(8),
   partialFrameTimeoutMs: undefined,
   firstFrameTimeoutMs: undefined,
+  pauseReadingWhenWriteBlocked: undefined,
   allowHalfOpen: false,
   memoryBudget: 0,
   connectTimeoutMs: 10_000,
@@ -190,6 +200,9 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
   }
   if (options.debugBuffers !== undefined) settings.debugBuffers = options.debugBuffers;
   if (options.allowHalfOpen !== undefined) settings.allowHalfOpen = options.allowHalfOpen;
+  if (options.pauseReadingWhenWriteBlocked !== undefined) {
+    settings.pauseReadingWhenWriteBlocked = options.pauseReadingWhenWriteBlocked;
+  }
   if (settings.slowConsumerHardLimit < settings.slowConsumerSoftLimit) {
     throw new InvalidOptionError(
       `slowConsumerHardLimit (${settings.slowConsumerHardLimit}) must be >= slowConsumerSoftLimit (${settings.slowConsumerSoftLimit})`,

@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 import { ConnectionError, ErrorCode } from '../errors.js';
 import { type Address, formatAddress, SOCKET_OPTIONS } from './address.js';
 
@@ -15,12 +16,16 @@ const RETRY_MAX_MS = 100;
  * wait in the SYN queue. A busy server is not an absent one, so EAGAIN is retried, with
  * growing pauses, until the deadline.
  */
-export async function dial(address: Address, timeoutMs: number): Promise<Socket> {
+export async function dial(
+  address: Address,
+  timeoutMs: number,
+  tls?: ConnectionOptions,
+): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   let pause = RETRY_FIRST_MS;
   for (;;) {
     try {
-      return await attempt(address, deadline - Date.now(), timeoutMs);
+      return await attempt(address, deadline - Date.now(), timeoutMs, tls);
     } catch (error) {
       const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
       if (cause?.code !== 'EAGAIN' || Date.now() + pause >= deadline) throw error;
@@ -30,12 +35,32 @@ export async function dial(address: Address, timeoutMs: number): Promise<Socket>
   }
 }
 
-function attempt(address: Address, remainingMs: number, timeoutMs: number): Promise<Socket> {
+/**
+ * One connection attempt. With `tls`, the socket is a TLS socket and the attempt succeeds once
+ * the handshake is done (the certificate checked as `tls` says); a handshake or certificate
+ * failure is `MAI_CONNECT_FAILED` with the TLS error as `cause`.
+ */
+function attempt(
+  address: Address,
+  remainingMs: number,
+  timeoutMs: number,
+  tls: ConnectionOptions | undefined,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket =
+    const target =
       'path' in address
-        ? connect({ ...SOCKET_OPTIONS, path: address.path })
-        : connect({ ...SOCKET_OPTIONS, port: address.port, host: address.host ?? 'localhost' });
+        ? { path: address.path }
+        : { port: address.port, host: address.host ?? 'localhost' };
+    const socket =
+      tls === undefined
+        ? connect({ ...SOCKET_OPTIONS, ...target })
+        : connectTls({
+            // The name the certificate must carry: the host connected to, unless tls says.
+            ...('host' in target && !isIp(target.host) ? { servername: target.host } : {}),
+            ...tls,
+            ...SOCKET_OPTIONS,
+            ...target,
+          });
     const where = formatAddress(address);
     const timer = setTimeout(
       () => {
@@ -63,10 +88,14 @@ function attempt(address: Address, remainingMs: number, timeoutMs: number): Prom
       );
     };
     socket.once('error', onError);
-    socket.once('connect', () => {
+    socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       resolve(socket);
     });
   });
+}
+
+function isIp(host: string): boolean {
+  return isIP(host) !== 0;
 }

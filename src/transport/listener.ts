@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { ErrorCode, MaiError } from '../errors.js';
 import { type Address, formatAddress, SOCKET_OPTIONS } from './address.js';
 
@@ -10,21 +11,37 @@ export interface Listener {
   readonly accepted: number;
   /** Connections closed at once because `maxConnections` streams were open. */
   readonly refused: number;
+  /** TLS only: connections dropped because their handshake failed or timed out. */
+  readonly handshakeFailures: number;
   /** Stops accepting. Streams already accepted stay managed by the engine. */
   close(): Promise<void>;
 }
 
+/** How a listener accepts: its queue, its limit, and TLS if it speaks it. */
+export interface AcceptOptions {
+  backlog: number;
+  maxConnections: number | undefined;
+  /** Node's TLS server options (key, cert, ca, requestCert, ALPN, …); TLS when present. */
+  tls?: TlsOptions | undefined;
+  /** TLS only: the default handshake timeout, when `tls.handshakeTimeout` does not say. */
+  handshakeTimeoutMs: number;
+}
+
 /**
- * Binds a TCP or Unix socket server and hands each accepted socket to `onSocket`.
+ * Binds a TCP or Unix socket server, with TLS on top when `tls` is given, and hands each
+ * accepted socket (for TLS, once its handshake is done) to `onSocket`.
  * Rejects with `MAI_LISTEN_FAILED` (cause: the system error, e.g. EADDRINUSE).
  */
 export function bindListener(
   address: Address,
-  { backlog, maxConnections }: { backlog: number; maxConnections: number | undefined },
+  { backlog, maxConnections, tls, handshakeTimeoutMs }: AcceptOptions,
   onSocket: (socket: Socket, listener: ServerListener) => void,
   onClosed: (listener: ServerListener) => void,
 ): Promise<ServerListener> {
-  const server = createServer({ ...SOCKET_OPTIONS, pauseOnConnect: false });
+  const server =
+    tls === undefined
+      ? createServer({ ...SOCKET_OPTIONS, pauseOnConnect: false })
+      : createTlsServer({ handshakeTimeout: handshakeTimeoutMs, ...tls, ...SOCKET_OPTIONS });
   const listener = new ServerListener(server, address, onClosed);
   if (maxConnections !== undefined) {
     // Node accepts and closes connections beyond the limit itself, and says so with 'drop'.
@@ -33,11 +50,23 @@ export function bindListener(
       listener.refused++;
     });
   }
-  server.on('connection', (socket) => {
+  const accept = (socket: Socket): void => {
     listener.accepted++;
     socket.setNoDelay(true);
     onSocket(socket, listener);
-  });
+  };
+  if (tls === undefined) {
+    server.on('connection', accept);
+  } else {
+    // A stream exists for the engine only once its handshake is done; a failed handshake is
+    // the client's problem (Node destroys the socket) and is counted, not reported per stream.
+    server.on('secureConnection', accept);
+    // With this listener attached, Node leaves the socket open (a handshake timeout, say).
+    server.on('tlsClientError', (_error: Error, socket: Socket) => {
+      listener.handshakeFailures++;
+      socket.destroy();
+    });
+  }
   return new Promise((resolve, reject) => {
     const fail = (error: Error): void => {
       reject(
@@ -67,6 +96,7 @@ export function bindListener(
 export class ServerListener implements Listener {
   accepted = 0;
   refused = 0;
+  handshakeFailures = 0;
   #server: Server;
   #address: Address;
   #onClosed: (listener: ServerListener) => void;

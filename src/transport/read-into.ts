@@ -66,6 +66,8 @@ export function readInto(
   const handle = (socket as unknown as { _handle?: HandleWithUserBuffer | null })._handle;
   if (
     slots === null ||
+    // A TLS socket's handle decrypts; its reads are not the kernel's and keep their own path.
+    (socket as { encrypted?: boolean }).encrypted === true ||
     typeof handle?.useUserBuffer !== 'function' ||
     socket.readableLength > 0 ||
     socket.listenerCount('data') > 0 ||

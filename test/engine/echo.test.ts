@@ -9,6 +9,7 @@ import {
   listenAddress,
   removeSocketFile,
   TRANSPORTS,
+  until,
 } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
@@ -123,5 +124,52 @@ for (const transport of TRANSPORTS) {
       assert.deepEqual(log.violations, []);
       assertEngineClean(server);
     });
+  });
+}
+
+for (const transport of TRANSPORTS) {
+  test(`a client that queues 6 MB at once to an echo server gets every echo over ${transport} (it reads while its own writes are blocked)`, async (t) => {
+    const serverLog = new Recorder<Bytes>(
+      { onFrame: (ctx, frame) => void ctx.send(frame) },
+      { keepFrames: false },
+    );
+    const server = protocolEngine<Bytes>({
+      codec: () => new U32Codec(),
+      handler: serverLog.handler,
+    });
+    const address = listenAddress(transport);
+    const listener = await server.listen(address);
+    t.after(() => removeSocketFile(address));
+    const payloads = Array.from({ length: 2000 }, (_, i) =>
+      Buffer.alloc(i % 100 === 0 ? 256 * 1024 : 1 + (i % 300), i & 0xff),
+    );
+    let echoed = 0;
+    let mismatched = 0;
+    const clientLog = new Recorder<Bytes>(
+      {
+        onReady: (ctx) => {
+          // Far above the 1 MiB high-water mark: send() says so, and the frames queue anyway.
+          for (const payload of payloads) ctx.send(payload);
+        },
+        onFrame: (ctx, frame) => {
+          if (!frame.equals(payloads[echoed] as Buffer)) mismatched++;
+          if (++echoed === payloads.length) ctx.close();
+        },
+      },
+      { keepFrames: false },
+    );
+    const client = protocolEngine<Bytes>({
+      codec: () => new U32Codec(),
+      handler: clientLog.handler,
+    });
+    await client.connect(listener.address);
+    await client.wait();
+    await until(() => serverLog.closedCount === 1, 5000, 'server onClosed');
+    await server.shutdown({ deadlineMs: 1000 });
+    assert.equal(echoed, payloads.length);
+    assert.equal(mismatched, 0);
+    assert.deepEqual([...serverLog.violations, ...clientLog.violations], []);
+    assertEngineClean(server);
+    assertEngineClean(client);
   });
 }

@@ -130,7 +130,12 @@ test('a zero delay fires on the next turn, never inside the call that armed it',
 });
 
 test('real clock: 2,000 timeouts of 1–300 ms fire in order, none early, few late', async () => {
-  const queue = new TimerQueue();
+  // The queue's own reading of the clock, so the expected deadlines are exactly its own.
+  let read = 0;
+  const queue = new TimerQueue(() => {
+    read = Date.now();
+    return read;
+  });
   const late: number[] = [];
   let last = -1;
   let outOfOrder = 0;
@@ -138,7 +143,7 @@ test('real clock: 2,000 timeouts of 1–300 ms fire in order, none early, few la
   const done = new Promise<void>((resolve) => {
     for (let i = 0; i < 2000; i++) {
       const ms = 1 + ((i * 7919) % 300);
-      const deadline = Date.now() + ms;
+      let deadline = 0;
       queue.add(ms, () => {
         const now = Date.now();
         late.push(now - deadline);
@@ -146,6 +151,7 @@ test('real clock: 2,000 timeouts of 1–300 ms fire in order, none early, few la
         last = deadline;
         if (++count === 2000) resolve();
       });
+      deadline = read + ms;
     }
   });
   await done;
