@@ -5,6 +5,7 @@
  *
  *   node build/bench/echo.js [--quick] [--runs N] [--warmup S] [--duration S]
  *                            [--scenarios E1,E5,M2] [--servers mai,hand] [--profile]
+ *                            [--max-other SHARE] [--max-repeats N]
  *
  * Each server runs in its own child process (bench/servers/echo-server.ts), pinned to CPU 0 with
  * `taskset` where there are two cores or more; the load generator runs pinned to CPU 1 (this
@@ -192,6 +193,8 @@ interface Options {
   readonly profile: boolean;
   /** Share of a pinned core other work may take before a run is repeated (1 = never). */
   readonly maxOther: number;
+  /** Repeats of contended runs allowed in the whole invocation (bounds its duration). */
+  readonly maxRepeats: number;
   /** Whether `--servers` was given (`--profile` profiles only mai otherwise). */
   readonly serversGiven: boolean;
 }
@@ -285,6 +288,7 @@ function parseOptions(argv: readonly string[]): Options {
     serversGiven: names !== undefined,
     // A quick run stays under a minute: it does not repeat contended runs unless asked to.
     maxOther: number('--max-other', quick ? 1 : 0.2),
+    maxRepeats: number('--max-repeats', Number.POSITIVE_INFINITY),
   };
 }
 
@@ -697,7 +701,7 @@ function markdown(
     `- When: ${when}`,
     `- Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node} (V8 ${machine.v8}), Linux ${machine.kernel}; load average at start ${machine.loadAverage.join(' / ')} (a shared machine: other work competes)`,
     `- Placement: server ${place.server}; load generator ${place.loadgen}; ${place.note}`,
-    `- Runs: ${options.runs} per server and scenario (fresh server each), ${options.warmup} s warm-up + ${options.duration} s measured; figure = median (min–max); a run during which other work took more than ${pct(options.maxOther)} of a pinned core is repeated (at most 3 attempts)`,
+    `- Runs: ${options.runs} per server and scenario (fresh server each), ${options.warmup} s warm-up + ${options.duration} s measured; figure = median (min–max); a run during which other work took more than ${pct(options.maxOther)} of a pinned core is repeated (at most 3 attempts${Number.isFinite(options.maxRepeats) ? `, ${options.maxRepeats} repeats in all` : ''}), else kept and counted as contended`,
     `- mai codecs: ${[...new Set(codecs)].join('; ')}`,
     sourceLine(SOURCE),
     '- Load: bench/loadgen/loadgen.c (epoll, every echoed frame checked: length and payload bytes, or every byte of a line). MB/s = 10^6 payload bytes echoed per second (line bytes without the newline for E5).',
@@ -852,6 +856,7 @@ async function runUncontended(
   options: Options,
   place: Placement,
   label: string,
+  budget: { repeatsLeft: number },
 ): Promise<RunResult | RunFailure> {
   let repeated = 0;
   let best: { result: RunResult; busy: number } | undefined;
@@ -864,8 +869,11 @@ async function runUncontended(
     );
     if (!(busy > options.maxOther)) return { ...result, repeated };
     if (best === undefined || busy < best.busy) best = { result, busy };
-    if (repeated === 2) return { ...best.result, contended: true, repeated };
+    if (repeated === 2 || budget.repeatsLeft <= 0) {
+      return { ...best.result, contended: true, repeated };
+    }
     repeated++;
+    budget.repeatsLeft--;
     console.log(
       `${label} other work took ${pct(busy)} of a pinned core: repeating in ${RETRY_PAUSE_MS / 1000} s`,
     );
@@ -913,6 +921,7 @@ async function main(): Promise<void> {
   }
   const when = new Date().toISOString();
   const results: ScenarioResult[] = [];
+  const budget = { repeatsLeft: options.maxRepeats };
   let done = 0;
   for (const scenario of options.scenarios) {
     const loadBefore = loadavg()[0] ?? Number.NaN;
@@ -924,7 +933,7 @@ async function main(): Promise<void> {
       for (const server of order) {
         const label = `${scenario.id} run ${run + 1}/${options.runs} ${server.padEnd(6)}`;
         reportProgress(done, steps, label);
-        const result = await runUncontended(server, scenario, options, place, label);
+        const result = await runUncontended(server, scenario, options, place, label, budget);
         runs.get(server)?.push(result);
         done++;
         console.log(`${label} ${describeRun(scenario, result)}`);
