@@ -60,9 +60,10 @@ const PARTS: readonly Part[] = [
     id: 'echo',
     entry: 'echo.js',
     scenarios: ['E1', 'E2', 'E3', 'E4', 'E5', 'M2'],
-    // Full: contended runs are repeated, but at most 20 times in all (≈ 2.5 min at worst).
+    // Quick: one run each with a shorter window. Full: contended runs are repeated, but at most
+    // 20 times in all (≈ 2.5 min at worst).
     args: (quick, scenarios) => [
-      ...(quick ? ['--quick'] : ['--max-repeats', '20']),
+      ...(quick ? ['--quick', '--warmup', '0.3', '--duration', '1'] : ['--max-repeats', '20']),
       '--scenarios',
       scenarios.join(','),
     ],
@@ -73,7 +74,7 @@ const PARTS: readonly Part[] = [
     entry: 'codecs.js',
     scenarios: ['C1'],
     // Quick: every case, but shorter streams and measured windows.
-    args: (quick) => (quick ? ['--quick', '--seconds', '0.1', '--stream-mib', '1'] : []),
+    args: (quick) => (quick ? ['--quick', '--seconds', '0.05', '--stream-mib', '1'] : []),
   },
 ];
 
