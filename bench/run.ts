@@ -199,6 +199,9 @@ interface TargetResult {
   readonly met: boolean | null;
 }
 
+/** C echo ÷ fastest Node server below which the load side may be what limits a scenario. */
+const HEADROOM = 1.5;
+
 /** Per throughput scenario: is the load generator, not the server, the limit? */
 interface LoadgenCheck {
   readonly scenario: string;
@@ -579,6 +582,7 @@ function markdown(results: SuiteResults, chartFile: string): string {
           'headroom (C echo ÷ fastest)',
           'raw ÷ mai',
           'loadgen CPU with mai',
+          'could the load side be the limit?',
         ],
         results.loadgenCheck.map((c) => [
           c.scenario,
@@ -587,8 +591,11 @@ function markdown(results: SuiteResults, chartFile: string): string {
           `${c.headroom.toFixed(2)}×`,
           `${c.rawOverMai.toFixed(2)}×`,
           `${(c.loadgenCpuWithMai * 100).toFixed(0)}%`,
+          c.headroom >= HEADROOM ? 'no' : '**possibly**',
         ]),
       ),
+      '',
+      `The load generator drives the C echo server (no framing, no JavaScript) as hard as it can: when that is less than ${HEADROOM}× the fastest Node server, the load side (its core shared with other work) may have capped the figures of that scenario.`,
       '',
     );
   }
