@@ -4,9 +4,10 @@
  * the framing packages people use today (`it-length-prefixed`, `length-prefixed-stream`,
  * `split2`, `redis-parser`) in the same process and run.
  *
- *   node build/bench/codecs.js [--quick] [--sizes 5,125] [--only lp-u32,it-lp]
+ *   node build/bench/codecs.js [--quick] [--sizes 5,125] [--only lp-u32,it-lp] [--rounds N]
+ *                              [--seconds S] [--stream-mib N]
  *
- * Decoding: a pre-built stream of many frames (at least 8 MiB, at least 8 frames), cut into
+ * Decoding: a pre-built stream of many frames (16 MiB, 4 with --quick, at least 8 frames), cut into
  * 64 KiB chunks, each its own Buffer as a socket would deliver them. mai's codecs are driven as
  * src/engine/connection.ts drives them: the decode loop runs on `(chunk, start, end)` straight
  * from each chunk, an unfinished tail is copied into a pooled buffer (BufferPool, 32 KiB
@@ -24,7 +25,9 @@
  * Cases run in rounds (3 by default), in an order rotated from round to round; in each round a
  * case warms up, then repeats the whole stream for a fixed time, and its median pass counts. The
  * figure is the median over rounds. MB/s counts wire bytes (10^6 per MB). Results:
- * bench/results/codecs.json and .md (codecs-partial.* for --quick, --only or --sizes runs).
+ * bench/results/codecs.json and .md (codecs-partial.* for --quick, --only, --sizes, --seconds
+ * or --stream-mib runs); when bench/run.ts forks it, it also reports its progress and hands over
+ * the JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -35,14 +38,19 @@ import split2 from 'split2';
 import { BufferPool } from '../src/buffer/buffer-pool.js';
 import { type Codec, IncompleteFrame, InsufficientBuffer } from '../src/codec/codec.js';
 import { importBuiltIn } from './support/mai-codecs.js';
+import { reportProgress, reportResult } from './support/progress.js';
 import {
   human,
+  type MachineInfo,
   machineInfo,
   markdownTable,
+  type SourceState,
+  sizeLabel,
   sourceLine,
   sourceState,
   summarize,
 } from './support/report.js';
+import { boundText, c1RatioName, meets, metText, targetFor } from './support/targets.js';
 import { lengthPrefixedStream } from './support/untyped.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -90,6 +98,10 @@ interface Options {
   readonly only: readonly string[] | undefined;
   /** Measured time per case per round. */
   readonly seconds: number;
+  /** Warm-up of a case in its first round (later rounds warm up for a sixth of it). */
+  readonly warmMs: number;
+  /** Least bytes of a stream to decode (at least 8 frames are always built). */
+  readonly streamBytes: number;
   /** Rounds over all cases of a size, in rotated order; figures are medians over rounds. */
   readonly rounds: number;
 }
@@ -537,7 +549,8 @@ async function measure(
   return { medianMs: s.median, minMs: s.min, maxMs: s.max, passes: times.length };
 }
 
-interface CaseResult {
+/** One case (codec or package, size, operation) of C1. */
+export interface CaseResult {
   readonly subject: string;
   readonly title: string;
   readonly family: string;
@@ -557,10 +570,6 @@ interface CaseResult {
   readonly passes: number;
 }
 
-function sizeLabel(size: number): string {
-  return size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`;
-}
-
 function parseOptions(argv: readonly string[]): Options {
   const value = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -571,7 +580,14 @@ function parseOptions(argv: readonly string[]): Options {
   if (sizes.some((s) => !Number.isSafeInteger(s) || s < 1)) throw new Error('bad --sizes');
   const rounds = Number(value('--rounds') ?? (quick ? 1 : 3));
   if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('bad --rounds');
-  return { quick, sizes, only: value('--only')?.split(','), seconds: quick ? 0.25 : 0.5, rounds };
+  const seconds = Number(value('--seconds') ?? (quick ? 0.25 : 0.5));
+  if (!(seconds > 0)) throw new Error('bad --seconds');
+  // The first round's warm-up is sized with the measured time (300 ms for the default 0.25–0.5 s).
+  const warmMs = Math.min(300, Math.max(50, seconds * 1000));
+  const streamMiB = Number(value('--stream-mib') ?? (quick ? 4 : 16));
+  if (!(streamMiB > 0)) throw new Error('bad --stream-mib');
+  const only = value('--only')?.split(',');
+  return { quick, sizes, only, seconds, warmMs, rounds, streamBytes: Math.round(streamMiB * MiB) };
 }
 
 async function main(): Promise<void> {
@@ -612,7 +628,12 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   const failures: string[] = [];
   const wanted = (id: string): boolean => options.only === undefined || options.only.includes(id);
-  const streamBytes = options.quick ? 4 * MiB : 16 * MiB;
+  const streamBytes = options.streamBytes;
+  const casesPerSize =
+    present.filter((p) => wanted(p.spec.id)).length +
+    ECO_SPECS.filter((spec) => wanted(spec.subject.id)).length;
+  const steps = options.sizes.length * options.rounds * casesPerSize;
+  let done = 0;
 
   for (const size of options.sizes) {
     const payload = payloadBytes(size, [0x00, 0x0a, 0x0d]);
@@ -666,7 +687,12 @@ async function main(): Promise<void> {
         const index = (k + round) % candidates.length;
         const { subject, prepared } = candidates[index] as (typeof candidates)[number];
         const stream = streamOf(subject.format);
-        const warmMs = round === 0 ? 300 : 50;
+        const warmMs = round === 0 ? options.warmMs : options.warmMs / 6;
+        reportProgress(
+          done++,
+          steps,
+          `C1 ${sizeLabel(size)} ${subject.id} round ${round + 1}/${options.rounds}`,
+        );
         const record = (op: 'decode' | 'encode', m: Measured): void => {
           const key = `${index} ${op}`;
           const entry = perCase.get(key) ?? { op, index, mbs: [], fps: [], passes: 0 };
@@ -729,7 +755,7 @@ async function main(): Promise<void> {
 
   const ratios = computeRatios(results);
   mkdirSync(RESULTS, { recursive: true });
-  const json = {
+  const json: CodecResults = {
     benchmark: 'codecs',
     timestamp: started,
     finished: new Date().toISOString(),
@@ -752,16 +778,42 @@ async function main(): Promise<void> {
   };
   // A quick or partial run must not overwrite the full results.
   const base =
-    options.quick || options.only !== undefined || process.argv.includes('--sizes')
+    options.quick ||
+    options.only !== undefined ||
+    ['--sizes', '--seconds', '--stream-mib'].some((flag) => process.argv.includes(flag))
       ? 'codecs-partial'
       : 'codecs';
   writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`);
   const md = markdown(results, ratios, machine, started, options, skipped, failures, streamBytes);
   writeFileSync(join(RESULTS, `${base}.md`), md);
   console.log(`\n${md}`);
+  await reportResult(json);
 }
 
-interface Ratio {
+/** The JSON codecs.json holds (and bench/run.ts receives). */
+export interface CodecResults {
+  readonly benchmark: 'codecs';
+  readonly timestamp: string;
+  readonly finished: string;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly source: SourceState;
+  readonly settings: {
+    readonly quick: boolean;
+    readonly secondsPerCasePerRound: number;
+    readonly rounds: number;
+    readonly chunkBytes: number;
+    readonly streamBytes: number;
+  };
+  readonly maiCodecs: readonly string[];
+  readonly skipped: readonly string[];
+  readonly failures: readonly string[];
+  readonly results: readonly CaseResult[];
+  readonly ratios: readonly Ratio[];
+}
+
+/** mai / package, MB/s over MB/s, of the same wire format, size and operation. */
+export interface Ratio {
   readonly mai: string;
   readonly baseline: string;
   readonly op: 'decode' | 'encode';
@@ -787,14 +839,13 @@ function computeRatios(results: readonly CaseResult[]): Ratio[] {
       if (a.subject !== mai) continue;
       const b = results.find((r) => r.subject === baseline && r.size === a.size && r.op === a.op);
       if (b === undefined) continue;
-      const target = a.op === 'decode' && (baseline === 'it-lp' || baseline === 'lps') ? '≥ 5' : '';
       ratios.push({
         mai,
         baseline,
         op: a.op,
         size: a.size,
         ratio: a.mbPerSec / b.mbPerSec,
-        target,
+        target: boundText(targetFor('C1', c1RatioName(mai, baseline, a.op, sizeLabel(a.size)))),
       });
     }
   }
@@ -846,7 +897,9 @@ function markdown(
         sizeLabel(r.size),
         r.ratio.toFixed(2),
         r.target,
-        r.target === '' ? '' : r.ratio >= 5 ? 'yes' : 'no',
+        metText(
+          meets(targetFor('C1', c1RatioName(r.mai, r.baseline, r.op, sizeLabel(r.size))), r.ratio),
+        ),
       ]),
     ),
     '',

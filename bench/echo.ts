@@ -1,9 +1,11 @@
 /**
- * End-to-end echo benchmark (PERFORMANCE.md E1–E4): mai beside a hand-written, a naive and a
- * raw-bytes Node server, in one run, driven by the native load generator bench/loadgen/loadgen.c.
+ * End-to-end echo benchmark (PERFORMANCE.md E1–E5 and M2): mai beside a hand-written, a naive, a
+ * split2-based and a raw-bytes Node server, in one run, driven by the native load generator
+ * bench/loadgen/loadgen.c.
  *
  *   node build/bench/echo.js [--quick] [--runs N] [--warmup S] [--duration S]
- *                            [--scenarios E1,E4] [--servers mai,hand] [--profile]
+ *                            [--scenarios E1,E5,M2] [--servers mai,hand] [--profile]
+ *                            [--max-other SHARE] [--max-repeats N]
  *
  * Each server runs in its own child process (bench/servers/echo-server.ts), pinned to CPU 0 with
  * `taskset` where there are two cores or more; the load generator runs pinned to CPU 1 (this
@@ -12,24 +14,44 @@
  * favour the same server. Every figure is the median of the runs with min–max beside it, and every
  * ratio is between medians of the same invocation.
  *
+ * E1–E4 speak a 4-byte length prefix, E5 newline-terminated lines (the load generator's
+ * `--lines`). M2 is E1's load again with mai and the hand-written server recording their garbage
+ * collections (`v8.GCProfiler`, see `GcFigures` in the server): V8 heap bytes allocated per frame,
+ * collections and GC time per million frames.
+ *
  * `--profile` instead runs mai alone under E1 with `node --cpu-prof` and prints the top 10
  * functions by self time (also written to bench/results/echo-profile.md).
  *
  * Results: bench/results/echo.json and bench/results/echo.md (echo-partial.* for a --quick run
- * or a subset of scenarios or servers, so that those never overwrite the full results).
+ * or a subset of scenarios or servers, so that those never overwrite the full results). When
+ * bench/run.ts forks it, it also reports its progress and hands over the JSON.
  */
-import { fork, spawn, spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FromServer, GcFigures } from './servers/echo-server.js';
+import {
+  awaitMessage,
+  buildNative,
+  busyShareBetween,
+  C_ECHO_BIN,
+  Core,
+  type CpuTimes,
+  cpuTimes,
+  forkModule,
+  onCore,
+  type Placement,
+  pinProcess,
+  placement,
+  procCpuUs,
+  procRssBytes,
+  RESULTS,
+  ROOT,
+  runLoadgen,
+} from './support/processes.js';
+import { reportProgress, reportResult } from './support/progress.js';
 import {
   human,
   type MachineInfo,
@@ -39,40 +61,57 @@ import {
   sourceLine,
   sourceState,
   summarize,
+  summaryText,
 } from './support/report.js';
-import type { FromServer } from './servers/echo-server.js';
+import { boundText, meets, metText, targetFor } from './support/targets.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const LOADGEN_SOURCE = join(ROOT, 'bench/loadgen/loadgen.c');
-const LOADGEN_BIN = join(ROOT, 'bench/loadgen/build/loadgen');
-const C_ECHO_SOURCE = join(ROOT, 'bench/loadgen/c-echo.c');
-const C_ECHO_BIN = join(ROOT, 'bench/loadgen/build/c-echo');
 const SERVER_ENTRY = fileURLToPath(new URL('./servers/echo-server.js', import.meta.url));
-const RESULTS = join(ROOT, 'bench/results');
 /** The code measured, as it was when the benchmark started (others edit the tree meanwhile). */
 const SOURCE = sourceState(ROOT);
 
 /** Pause before repeating a contended run: bursts of other work (a test suite) often pass. */
 const RETRY_PAUSE_MS = 3000;
 
-const SERVERS = ['mai', 'hand', 'naive', 'raw', 'c-echo'] as const;
+const SERVERS = ['mai', 'hand', 'naive', 'split2', 'raw', 'c-echo'] as const;
 type ServerName = (typeof SERVERS)[number];
 
-const SERVER_TITLES: Record<ServerName, string> = {
-  mai: 'mai (protocolEngine + length-prefixed codec)',
-  hand: 'hand-written (offsets, batched writes)',
-  naive: 'naive (Buffer.concat, write per frame)',
-  raw: 'raw bytes (no framing)',
-  'c-echo': 'C epoll byte echo (load generator check)',
-};
+/** The framing of a scenario (the servers' `Wire`). */
+type Wire = 'length-prefixed' | 'lines';
+
+function serverTitle(server: ServerName, wire: Wire): string {
+  switch (server) {
+    case 'mai':
+      return wire === 'lines'
+        ? 'mai (protocolEngine + LinesCodec)'
+        : 'mai (protocolEngine + length-prefixed codec)';
+    case 'hand':
+      return 'hand-written (offsets, batched writes)';
+    case 'naive':
+      return 'naive (Buffer.concat, write per frame)';
+    case 'split2':
+      return 'split2 (socket.pipe(split2()), corked replies)';
+    case 'raw':
+      return 'raw bytes (no framing)';
+    case 'c-echo':
+      return 'C epoll byte echo (load generator check)';
+  }
+}
+
+const LENGTH_PREFIXED_LINEUP: readonly ServerName[] = ['mai', 'hand', 'naive', 'raw', 'c-echo'];
 
 interface Scenario {
   readonly id: string;
   readonly title: string;
+  /** Payload bytes (length-prefixed) or line bytes without the newline (lines). */
   readonly size: number;
   readonly conns: number;
   readonly inflight: number;
   readonly latency: boolean;
+  readonly wire: Wire;
+  /** The servers this scenario runs, mai first. */
+  readonly lineup: readonly ServerName[];
+  /** M2: servers record their garbage collections over the measured window. */
+  readonly gc: boolean;
 }
 
 const SCENARIOS: readonly Scenario[] = [
@@ -83,6 +122,9 @@ const SCENARIOS: readonly Scenario[] = [
     conns: 50,
     inflight: 128,
     latency: false,
+    wire: 'length-prefixed',
+    lineup: LENGTH_PREFIXED_LINEUP,
+    gc: false,
   },
   {
     id: 'E2',
@@ -91,6 +133,9 @@ const SCENARIOS: readonly Scenario[] = [
     conns: 50,
     inflight: 32,
     latency: false,
+    wire: 'length-prefixed',
+    lineup: LENGTH_PREFIXED_LINEUP,
+    gc: false,
   },
   {
     id: 'E3',
@@ -99,6 +144,9 @@ const SCENARIOS: readonly Scenario[] = [
     conns: 10,
     inflight: 8,
     latency: false,
+    wire: 'length-prefixed',
+    lineup: LENGTH_PREFIXED_LINEUP,
+    gc: false,
   },
   {
     id: 'E4',
@@ -107,6 +155,31 @@ const SCENARIOS: readonly Scenario[] = [
     conns: 1,
     inflight: 1,
     latency: true,
+    wire: 'length-prefixed',
+    lineup: LENGTH_PREFIXED_LINEUP,
+    gc: false,
+  },
+  {
+    id: 'E5',
+    title: 'lines of 32 B + \\n, 50 conns, 128 in flight',
+    size: 32,
+    conns: 50,
+    inflight: 128,
+    latency: false,
+    wire: 'lines',
+    lineup: ['mai', 'split2', 'raw', 'c-echo'],
+    gc: false,
+  },
+  {
+    id: 'M2',
+    title: 'allocation per frame under E1 load (64 B, 50 conns, 128 in flight)',
+    size: 64,
+    conns: 50,
+    inflight: 128,
+    latency: false,
+    wire: 'length-prefixed',
+    lineup: ['mai', 'hand'],
+    gc: true,
   },
 ];
 
@@ -120,6 +193,8 @@ interface Options {
   readonly profile: boolean;
   /** Share of a pinned core other work may take before a run is repeated (1 = never). */
   readonly maxOther: number;
+  /** Repeats of contended runs allowed in the whole invocation (bounds its duration). */
+  readonly maxRepeats: number;
   /** Whether `--servers` was given (`--profile` profiles only mai otherwise). */
   readonly serversGiven: boolean;
 }
@@ -151,17 +226,35 @@ interface RunResult {
   readonly otherOnLoadgenCpu: number;
   readonly serverRssBytes: number;
   readonly codec: string;
+  /** M2: the server's garbage collection per frame it echoed in the measured window. */
+  readonly gc?: GcPerFrame;
 }
+
+/** `GcFigures` divided by the frames the server echoed over the same window. */
+interface GcPerFrame {
+  readonly frames: number;
+  readonly bytesPerFrame: number;
+  readonly scavengesPerMillion: number;
+  readonly markCompactsPerMillion: number;
+  readonly gcMsPerMillion: number;
+  readonly heapGrowthPerMillion: number;
+}
+
+function perFrame(gc: GcFigures, frames: number): GcPerFrame {
+  const perMillion = (v: number): number => (v * 1e6) / frames;
+  return {
+    frames,
+    bytesPerFrame: gc.allocatedBytes / frames,
+    scavengesPerMillion: perMillion(gc.scavenges),
+    markCompactsPerMillion: perMillion(gc.markCompacts),
+    gcMsPerMillion: perMillion(gc.gcMicros / 1000),
+    heapGrowthPerMillion: perMillion(gc.heapGrowthBytes),
+  };
+}
+
 interface RunFailure {
   readonly ok: false;
   readonly error: string;
-}
-
-interface Placement {
-  readonly pinned: boolean;
-  readonly server: string;
-  readonly loadgen: string;
-  readonly note: string;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -195,49 +288,7 @@ function parseOptions(argv: readonly string[]): Options {
     serversGiven: names !== undefined,
     // A quick run stays under a minute: it does not repeat contended runs unless asked to.
     maxOther: number('--max-other', quick ? 1 : 0.2),
-  };
-}
-
-/** Builds a C program of bench/loadgen/ with `cc -O2` when missing or older than its source. */
-function buildC(source: string, binary: string): void {
-  const sourceTime = statSync(source).mtimeMs;
-  let binTime = 0;
-  try {
-    binTime = statSync(binary).mtimeMs;
-  } catch {
-    // Not built yet.
-  }
-  if (binTime > sourceTime) return;
-  mkdirSync(join(ROOT, 'bench/loadgen/build'), { recursive: true });
-  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', binary, source], {
-    stdio: 'inherit',
-    timeout: 60_000,
-  });
-  if (cc.status !== 0) throw new Error(`cc -O2 ${relative(ROOT, source)} failed`);
-}
-
-/** Server on CPU 0 and load on CPU 1 when taskset and two cores are there. */
-function placement(): Placement {
-  const cores = availableParallelism();
-  const taskset = spawnSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
-  if (cores < 2 || taskset.status !== 0) {
-    return {
-      pinned: false,
-      server: 'any',
-      loadgen: 'any',
-      note:
-        cores < 2
-          ? `only ${cores} core: server and load share it`
-          : 'taskset not available: unpinned',
-    };
-  }
-  // This process only waits for children: keep it off the server's core.
-  spawnSync('taskset', ['-a', '-cp', '1', String(process.pid)]);
-  return {
-    pinned: true,
-    server: 'CPU 0 (taskset -a -cp 0 <pid>, all threads)',
-    loadgen: 'CPU 1 (taskset -c 1)',
-    note: `${cores} cores; orchestrator also on CPU 1 (idle while measuring)`,
+    maxRepeats: number('--max-repeats', Number.POSITIVE_INFINITY),
   };
 }
 
@@ -246,6 +297,8 @@ interface ServerStats {
   readonly cpuUs: number;
   readonly wallMs: number;
   readonly rssBytes: number;
+  readonly frames: number | null;
+  readonly gc: GcFigures | undefined;
 }
 
 interface RunningServer {
@@ -261,92 +314,57 @@ interface RunningServer {
 
 function startServer(
   kind: ServerName,
+  scenario: Scenario,
   pin: boolean,
   execArgv: string[],
   maxSeconds: number,
 ): Promise<RunningServer> {
   return kind === 'c-echo'
     ? startCEcho(pin, maxSeconds)
-    : startNodeServer(kind, pin, execArgv, maxSeconds);
+    : startNodeServer(kind, scenario, pin, execArgv, maxSeconds);
 }
 
-function startNodeServer(
+async function startNodeServer(
   kind: Exclude<ServerName, 'c-echo'>,
+  scenario: Scenario,
   pin: boolean,
   execArgv: string[],
   maxSeconds: number,
 ): Promise<RunningServer> {
-  const child = fork(SERVER_ENTRY, [kind, String(maxSeconds)], {
-    execArgv,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const stop = (): Promise<ServerStats> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`${kind} server did not stop within 10 s`));
-      }, 10_000);
-      child.on('message', (message: FromServer) => {
-        if (message.type !== 'stats') return;
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve({
-            cpuUs: message.cpuUserUs + message.cpuSystemUs,
-            wallMs: message.wallMs,
-            rssBytes: message.rssBytes,
-          });
-        });
-      });
-      child.send({ type: 'stop' });
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${kind} server did not start within 10 s`));
-    }, 10_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${kind} server exited with ${code} before listening`));
-    });
-    child.on('message', (message: FromServer) => {
-      if (message.type !== 'listening') return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      if (pin && child.pid !== undefined) {
-        spawnSync('taskset', ['-a', '-cp', '0', String(child.pid)], { stdio: 'ignore' });
-      }
-      resolve({
-        port: message.port,
-        codec: message.codec,
-        mark: () => child.send({ type: 'mark' }),
-        stop,
-        kill: () => child.kill('SIGKILL'),
-      });
-    });
-  });
-}
-
-const CLOCK_TICKS_PER_SECOND = Number(
-  spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim() || '100',
-);
-
-/** utime + stime of a process in microseconds, from /proc/<pid>/stat. */
-function procCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
-}
-
-function procRssBytes(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return match?.[1] === undefined ? Number.NaN : Number(match[1]) * 1024;
+  const args = [kind, String(maxSeconds), scenario.wire, ...(scenario.gc ? ['gc'] : [])];
+  const child = forkModule(
+    SERVER_ENTRY,
+    args,
+    scenario.gc ? [...execArgv, '--expose-gc'] : execArgv,
+  );
+  const listening = await awaitMessage(
+    child,
+    `${kind} server listening`,
+    10_000,
+    (m: FromServer) => (m.type === 'listening' ? m : undefined),
+  );
+  if (pin && child.pid !== undefined) pinProcess(child.pid, Core.Server);
+  const stop = async (): Promise<ServerStats> => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const stats = awaitMessage(child, `${kind} server stats`, 10_000, (m: FromServer) =>
+      m.type === 'stats' ? m : undefined,
+    );
+    child.send({ type: 'stop' });
+    const { cpuUserUs, cpuSystemUs, wallMs, rssBytes, frames, gc } = await stats;
+    await exited;
+    return { cpuUs: cpuUserUs + cpuSystemUs, wallMs, rssBytes, frames, gc };
+  };
+  return {
+    port: listening.port,
+    codec: listening.codec,
+    mark: () => child.send({ type: 'mark' }),
+    stop,
+    kill: () => child.kill('SIGKILL'),
+  };
 }
 
 function startCEcho(pin: boolean, maxSeconds: number): Promise<RunningServer> {
-  const command = pin ? 'taskset' : C_ECHO_BIN;
-  const args = pin ? ['-c', '0', C_ECHO_BIN, String(maxSeconds)] : [String(maxSeconds)];
+  const [command, args] = onCore(pin, Core.Server, C_ECHO_BIN, [String(maxSeconds)]);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -369,10 +387,12 @@ function startCEcho(pin: boolean, maxSeconds: number): Promise<RunningServer> {
           wall0 = performance.now();
         },
         stop: () => {
-          const stats = {
+          const stats: ServerStats = {
             cpuUs: procCpuUs(pid) - cpu0,
             wallMs: performance.now() - wall0,
             rssBytes: procRssBytes(pid),
+            frames: null,
+            gc: undefined,
           };
           return new Promise((done) => {
             child.once('exit', () => done(stats));
@@ -381,39 +401,6 @@ function startCEcho(pin: boolean, maxSeconds: number): Promise<RunningServer> {
         },
         kill: () => child.kill('SIGKILL'),
       });
-    });
-  });
-}
-
-function runLoadgen(
-  args: string[],
-  pin: boolean,
-  limitMs: number,
-): Promise<Record<string, number>> {
-  const command = pin ? 'taskset' : LOADGEN_BIN;
-  const argv = pin ? ['-c', '1', LOADGEN_BIN, ...args] : args;
-  const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    stdout += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`loadgen exited with ${code ?? signal}: ${stderr.trim()}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout) as Record<string, number>);
-      } catch {
-        reject(new Error(`loadgen printed no JSON: ${stdout} ${stderr}`));
-      }
     });
   });
 }
@@ -431,28 +418,8 @@ function loadgenArgs(scenario: Scenario, port: number, options: Options): string
   ];
   if (scenario.latency) args.push('--latency');
   else args.push('--conns', String(scenario.conns), '--inflight', String(scenario.inflight));
+  if (scenario.wire === 'lines') args.push('--lines');
   return args;
-}
-
-interface CpuTimes {
-  readonly busy: number;
-  readonly total: number;
-}
-
-/** Jiffies of one CPU from /proc/stat: busy (all but idle and iowait) and total. */
-function cpuTimes(cpu: number): CpuTimes | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'latin1')
-      .split('\n')
-      .find((l) => l.startsWith(`cpu${cpu} `));
-    if (line === undefined) return undefined;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = v.reduce((a, b) => a + b, 0);
-    const idle = (v[3] ?? 0) + (v[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
 }
 
 async function runOne(
@@ -465,7 +432,13 @@ async function runOne(
   const limitMs = (options.warmup + options.duration) * 1000 + 15_000;
   let server: RunningServer | undefined;
   try {
-    server = await startServer(kind, place.pinned, execArgv, Math.ceil(limitMs / 1000) + 20);
+    server = await startServer(
+      kind,
+      scenario,
+      place.pinned,
+      execArgv,
+      Math.ceil(limitMs / 1000) + 20,
+    );
     const running = server;
     let cpu0Before: CpuTimes | undefined;
     let cpu1Before: CpuTimes | undefined;
@@ -480,26 +453,21 @@ async function runOne(
     } finally {
       clearTimeout(mark);
     }
-    const cpu0After = cpuTimes(0);
-    const cpu1After = cpuTimes(1);
+    const cpu0Busy = busyShareBetween(cpu0Before, cpuTimes(0));
+    const cpu1Busy = busyShareBetween(cpu1Before, cpuTimes(1));
     const stats = await server.stop();
     const serverCpu = stats.cpuUs / 1000 / stats.wallMs;
-    // How busy CPU 0 was with anything but the server: other work on a shared machine.
-    const cpu0Busy =
-      cpu0Before === undefined || cpu0After === undefined
-        ? Number.NaN
-        : (cpu0After.busy - cpu0Before.busy) / (cpu0After.total - cpu0Before.total);
-    const cpu1Busy =
-      cpu1Before === undefined || cpu1After === undefined
-        ? Number.NaN
-        : (cpu1After.busy - cpu1Before.busy) / (cpu1After.total - cpu1Before.total);
     const loadgenCpu = (out.loadgenCpuSeconds ?? Number.NaN) / (out.seconds ?? Number.NaN);
+    if (scenario.gc && (stats.gc === undefined || !stats.frames)) {
+      throw new Error(`${kind} reported no garbage collection figures or no frames`);
+    }
     const result: RunResult = {
       ok: true,
       framesPerSec: out.framesPerSec ?? Number.NaN,
       mbPerSec: ((out.framesPerSec ?? Number.NaN) * scenario.size) / 1e6,
       serverCpu,
       framesPerCpuSecond: (out.framesPerSec ?? Number.NaN) / serverCpu,
+      // How busy CPU 0 was with anything but the server: other work on a shared machine.
       otherOnServerCpu: Math.max(0, cpu0Busy - serverCpu),
       // The latency mode reports no CPU of its own: count all of CPU 1 as "other" there.
       otherOnLoadgenCpu: Math.max(0, cpu1Busy - (Number.isFinite(loadgenCpu) ? loadgenCpu : 0)),
@@ -515,6 +483,7 @@ async function runOne(
             p999us: out.p999us ?? Number.NaN,
           }
         : {}),
+      ...(stats.gc !== undefined && stats.frames ? { gc: perFrame(stats.gc, stats.frames) } : {}),
     };
     return result;
   } catch (error) {
@@ -523,12 +492,24 @@ async function runOne(
   }
 }
 
-interface ServerSummary {
+/** M2 figures of one server: each the median (min–max) over runs. */
+export interface GcSummary {
+  readonly bytesPerFrame: Summary;
+  readonly scavengesPerMillion: Summary;
+  readonly markCompactsPerMillion: Summary;
+  readonly gcMsPerMillion: Summary;
+  readonly heapGrowthPerMillion: Summary;
+}
+
+/** One server's figures in one scenario. */
+export interface ServerSummary {
   readonly server: ServerName;
+  readonly title: string;
   readonly framesPerSec: Summary;
   readonly mbPerSec: Summary;
   readonly p50us?: Summary;
   readonly p99us?: Summary;
+  readonly gc?: GcSummary;
   readonly serverCpu: Summary;
   readonly framesPerCpuSecond: Summary;
   readonly otherOnServerCpu: Summary;
@@ -542,15 +523,21 @@ interface ServerSummary {
   readonly codec: string;
 }
 
-interface ScenarioResult {
+/** One scenario's results, as echo.json holds them. */
+export interface ScenarioResult {
   readonly id: string;
   readonly title: string;
   readonly size: number;
   readonly conns: number;
   readonly inflight: number;
   readonly latency: boolean;
+  readonly wire: Wire;
+  readonly gc: boolean;
   readonly servers: ServerSummary[];
-  /** mai / baseline, from medians: frames/s for E1–E3, p50 and p99 for E4. */
+  /**
+   * mai / baseline, from medians: frames/s (E1–E3, E5), p50 and p99 (E4), bytes allocated per
+   * frame (M2).
+   */
   readonly ratios: Record<string, number>;
   /** 1-minute load average before and after the scenario (2.0 on 2 cores = both busy). */
   readonly loadAverage: { readonly before: number; readonly after: number };
@@ -558,17 +545,31 @@ interface ScenarioResult {
 
 function summarizeServer(
   server: ServerName,
+  scenario: Scenario,
   runs: readonly (RunResult | RunFailure)[],
 ): ServerSummary {
   const ok = runs.filter((r): r is RunResult => r.ok);
   const pick = (f: (r: RunResult) => number | undefined): Summary =>
     summarize(ok.map(f).filter((v): v is number => v !== undefined));
   const latency = ok.some((r) => r.p50us !== undefined);
+  const gc = ok.some((r) => r.gc !== undefined);
   return {
     server,
+    title: serverTitle(server, scenario.wire),
     framesPerSec: pick((r) => r.framesPerSec),
     mbPerSec: pick((r) => r.mbPerSec),
     ...(latency ? { p50us: pick((r) => r.p50us), p99us: pick((r) => r.p99us) } : {}),
+    ...(gc
+      ? {
+          gc: {
+            bytesPerFrame: pick((r) => r.gc?.bytesPerFrame),
+            scavengesPerMillion: pick((r) => r.gc?.scavengesPerMillion),
+            markCompactsPerMillion: pick((r) => r.gc?.markCompactsPerMillion),
+            gcMsPerMillion: pick((r) => r.gc?.gcMsPerMillion),
+            heapGrowthPerMillion: pick((r) => r.gc?.heapGrowthPerMillion),
+          },
+        }
+      : {}),
     loadgenCpu: pick((r) => r.loadgenCpu),
     repeated: runs.reduce((n, r) => n + (r.ok ? r.repeated : 0), 0),
     stillContended: ok.filter((r) => r.contended).length,
@@ -592,6 +593,10 @@ function ratiosOf(scenario: Scenario, servers: readonly ServerSummary[]): Record
         (mai.p50us?.median ?? Number.NaN) / (other.p50us?.median ?? Number.NaN);
       ratios[`p99 mai/${other.server}`] =
         (mai.p99us?.median ?? Number.NaN) / (other.p99us?.median ?? Number.NaN);
+    } else if (scenario.gc) {
+      ratios[`bytes/frame mai/${other.server}`] =
+        (mai.gc?.bytesPerFrame.median ?? Number.NaN) /
+        (other.gc?.bytesPerFrame.median ?? Number.NaN);
     } else {
       ratios[`mai/${other.server}`] = mai.framesPerSec.median / other.framesPerSec.median;
       ratios[`per CPU-s mai/${other.server}`] =
@@ -601,28 +606,83 @@ function ratiosOf(scenario: Scenario, servers: readonly ServerSummary[]): Record
   return ratios;
 }
 
-const range = (s: Summary, f: (v: number) => string): string =>
-  s.runs.length === 0
-    ? 'n/a'
-    : s.runs.length === 1
-      ? f(s.median)
-      : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 const pct = (v: number): string => `${(v * 100).toFixed(0)}%`;
 const us = (v: number): string => v.toFixed(1);
+const none = summarize([]);
 
-/** The target each ratio is held to (PERFORMANCE.md), when there is one. */
-function target(id: string, ratio: string): string {
-  if (['E1', 'E2', 'E3'].includes(id) && ratio === 'mai/hand') return '≥ 1.0';
-  if (id === 'E1' && ratio === 'mai/naive') return '≥ 10';
-  if (id === 'E3' && ratio === 'mai/raw') return '≥ 0.85';
-  if (id === 'E4' && ratio === 'p99 mai/hand') return '≤ 1.10';
-  return '';
-}
-
-function meets(goal: string, value: number): string {
-  if (goal === '' || !Number.isFinite(value)) return '';
-  const limit = Number(goal.slice(2));
-  return (goal.startsWith('≥') ? value >= limit : value <= limit) ? 'yes' : 'no';
+/** The table of one scenario: its columns depend on what the scenario measures. */
+function scenarioTable(r: ScenarioResult): string {
+  const contention = (s: ServerSummary): string[] => [
+    summaryText(s.otherOnServerCpu, pct),
+    summaryText(s.otherOnLoadgenCpu, pct),
+  ];
+  if (r.latency) {
+    return markdownTable(
+      [
+        'server',
+        'p50 µs',
+        'p99 µs',
+        'round trips/s',
+        'server CPU',
+        'other work on CPU 0',
+        'other work on CPU 1',
+      ],
+      r.servers.map((s) => [
+        s.title,
+        summaryText(s.p50us ?? none, us),
+        summaryText(s.p99us ?? none, us),
+        summaryText(s.framesPerSec, human),
+        summaryText(s.serverCpu, pct),
+        ...contention(s),
+      ]),
+    );
+  }
+  if (r.gc) {
+    return markdownTable(
+      [
+        'server',
+        'frames/s (while recording)',
+        'V8 heap bytes allocated per frame',
+        'scavenges per M frames',
+        'mark-compacts per M frames',
+        'GC ms per M frames',
+        'heap growth per M frames',
+        'other work on CPU 0',
+        'other work on CPU 1',
+      ],
+      r.servers.map((s) => [
+        s.title,
+        summaryText(s.framesPerSec, human),
+        summaryText(s.gc?.bytesPerFrame ?? none, (v) => v.toFixed(1)),
+        summaryText(s.gc?.scavengesPerMillion ?? none, (v) => v.toFixed(1)),
+        summaryText(s.gc?.markCompactsPerMillion ?? none, (v) => v.toFixed(2)),
+        summaryText(s.gc?.gcMsPerMillion ?? none, (v) => v.toFixed(1)),
+        summaryText(s.gc?.heapGrowthPerMillion ?? none, (v) => `${human(v)} B`),
+        ...contention(s),
+      ]),
+    );
+  }
+  return markdownTable(
+    [
+      'server',
+      r.wire === 'lines' ? 'lines/s' : 'frames/s',
+      'MB/s',
+      'frames per server CPU-s',
+      'server CPU',
+      'loadgen CPU',
+      'other work on CPU 0',
+      'other work on CPU 1',
+    ],
+    r.servers.map((s) => [
+      s.title,
+      summaryText(s.framesPerSec, human),
+      summaryText(s.mbPerSec, (v) => v.toFixed(0)),
+      summaryText(s.framesPerCpuSecond, human),
+      summaryText(s.serverCpu, pct),
+      summaryText(s.loadgenCpu, pct),
+      ...contention(s),
+    ]),
+  );
 }
 
 function markdown(
@@ -631,19 +691,22 @@ function markdown(
   place: Placement,
   options: Options,
   when: string,
-  codec: string,
 ): string {
+  const codecs = [
+    ...new Set(results.flatMap((r) => r.servers.filter((s) => s.server === 'mai'))),
+  ].map((s) => s.codec);
   const parts: string[] = [
-    '# Echo benchmark (E1–E4)',
+    '# Echo benchmark (E1–E5, M2)',
     '',
     `- When: ${when}`,
     `- Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node} (V8 ${machine.v8}), Linux ${machine.kernel}; load average at start ${machine.loadAverage.join(' / ')} (a shared machine: other work competes)`,
     `- Placement: server ${place.server}; load generator ${place.loadgen}; ${place.note}`,
-    `- Runs: ${options.runs} per server and scenario (fresh server each), ${options.warmup} s warm-up + ${options.duration} s measured; figure = median (min–max); a run during which other work took more than ${pct(options.maxOther)} of a pinned core is repeated (at most 3 attempts)`,
-    `- mai codec: ${codec}`,
+    `- Runs: ${options.runs} per server and scenario (fresh server each), ${options.warmup} s warm-up + ${options.duration} s measured; figure = median (min–max); a run during which other work took more than ${pct(options.maxOther)} of a pinned core is repeated (at most 3 attempts${Number.isFinite(options.maxRepeats) ? `, ${options.maxRepeats} repeats in all` : ''}), else kept and counted as contended`,
+    `- mai codecs: ${[...new Set(codecs)].join('; ')}`,
     sourceLine(SOURCE),
-    '- Load: bench/loadgen/loadgen.c (epoll, every echoed frame checked: length and payload bytes). MB/s = 10^6 payload bytes echoed per second.',
+    '- Load: bench/loadgen/loadgen.c (epoll, every echoed frame checked: length and payload bytes, or every byte of a line). MB/s = 10^6 payload bytes echoed per second (line bytes without the newline for E5).',
     '- CPU columns: CPU time / wall time over the measured window (100% = one core). "Other work on CPU 0" = busy share of the server\'s core not used by the server (other processes on this shared machine, interrupts): when it is high the server was starved and frames/s understates it (likewise "other work on CPU 1" for the load generator core); "frames per server CPU-s" = frames/s ÷ server CPU, steadier under such contention (ratios of both are given).',
+    "- M2: each server records its garbage collections with `v8.GCProfiler` over the measured window; V8 heap bytes allocated = the used heap's growth between collections (Σ used before GC − used after the previous one), divided by the frames the server itself counted. Buffer contents (ArrayBuffer backing stores) are outside the V8 heap and not counted.",
     '',
   ];
   for (const r of results) {
@@ -652,60 +715,12 @@ function markdown(
       '',
       `1-minute load average ${r.loadAverage.before.toFixed(2)} before, ${r.loadAverage.after.toFixed(2)} after.`,
       '',
+      scenarioTable(r),
+      '',
     );
-    if (r.latency) {
-      parts.push(
-        markdownTable(
-          [
-            'server',
-            'p50 µs',
-            'p99 µs',
-            'round trips/s',
-            'server CPU',
-            'other work on CPU 0',
-            'other work on CPU 1',
-          ],
-          r.servers.map((s) => [
-            SERVER_TITLES[s.server],
-            range(s.p50us ?? summarize([]), us),
-            range(s.p99us ?? summarize([]), us),
-            range(s.framesPerSec, human),
-            range(s.serverCpu, pct),
-            range(s.otherOnServerCpu, pct),
-            range(s.otherOnLoadgenCpu, pct),
-          ]),
-        ),
-      );
-    } else {
-      parts.push(
-        markdownTable(
-          [
-            'server',
-            'frames/s',
-            'MB/s',
-            'frames per server CPU-s',
-            'server CPU',
-            'loadgen CPU',
-            'other work on CPU 0',
-            'other work on CPU 1',
-          ],
-          r.servers.map((s) => [
-            SERVER_TITLES[s.server],
-            range(s.framesPerSec, human),
-            range(s.mbPerSec, (v) => v.toFixed(0)),
-            range(s.framesPerCpuSecond, human),
-            range(s.serverCpu, pct),
-            range(s.loadgenCpu, pct),
-            range(s.otherOnServerCpu, pct),
-            range(s.otherOnLoadgenCpu, pct),
-          ]),
-        ),
-      );
-    }
-    parts.push('');
     const rows = Object.entries(r.ratios).map(([name, value]) => {
-      const goal = target(r.id, name);
-      return [name, value.toFixed(2), goal, meets(goal, value)];
+      const goal = targetFor(r.id, name);
+      return [name, value.toFixed(2), boundText(goal), metText(meets(goal, value))];
     });
     if (rows.length > 0)
       parts.push(markdownTable(['ratio (medians)', 'value', 'target', 'met'], rows), '');
@@ -781,7 +796,7 @@ async function profileServers(
     '',
   ];
   for (const kind of servers) {
-    if (kind === 'c-echo') continue;
+    if (kind === 'c-echo' || !e1.lineup.includes(kind)) continue;
     const dir = mkdtempSync(join(tmpdir(), `mai-echo-prof-${kind}-`));
     const result = await runOne(kind, e1, options, place, ['--cpu-prof', '--cpu-prof-dir', dir]);
     if (!result.ok) throw new Error(`profiled run of ${kind} failed: ${result.error}`);
@@ -789,7 +804,7 @@ async function profileServers(
     if (file === undefined) throw new Error(`no .cpuprofile written in ${dir}`);
     const { top, idlePercent } = topSelfTime(join(dir, file), 10);
     sections.push(
-      `## ${SERVER_TITLES[kind]}`,
+      `## ${serverTitle(kind, e1.wire)}`,
       '',
       `- ${human(result.framesPerSec)} frames/s under the profiler; codec: ${result.codec}`,
       `- Profile: ${join(dir, file)}; ${idlePercent.toFixed(1)} % of samples were (idle), left out of the ranking`,
@@ -807,16 +822,91 @@ async function profileServers(
   console.log(text);
 }
 
+/** The JSON echo.json holds (and bench/run.ts receives). */
+export interface EchoResults {
+  readonly benchmark: 'echo';
+  readonly timestamp: string;
+  readonly finished: string;
+  readonly command: string;
+  readonly machine: MachineInfo;
+  readonly source: ReturnType<typeof sourceState>;
+  readonly placement: Placement;
+  readonly settings: {
+    readonly runs: number;
+    readonly warmupSeconds: number;
+    readonly durationSeconds: number;
+    readonly quick: boolean;
+  };
+  readonly loadgen: string;
+  readonly scenarios: readonly ScenarioResult[];
+}
+
+/** The servers of a scenario that this invocation runs. */
+function lineupOf(scenario: Scenario, options: Options): readonly ServerName[] {
+  return scenario.lineup.filter((s) => options.servers.includes(s));
+}
+
+/**
+ * One run of one server, repeated (up to 3 attempts) while other work takes a pinned core; if
+ * every attempt is contended, the least contended one is kept (and flagged).
+ */
+async function runUncontended(
+  server: ServerName,
+  scenario: Scenario,
+  options: Options,
+  place: Placement,
+  label: string,
+  budget: { repeatsLeft: number },
+): Promise<RunResult | RunFailure> {
+  let repeated = 0;
+  let best: { result: RunResult; busy: number } | undefined;
+  for (;;) {
+    const result = await runOne(server, scenario, options, place);
+    if (!result.ok) return result;
+    const busy = Math.max(
+      result.otherOnServerCpu,
+      Number.isFinite(result.otherOnLoadgenCpu) ? result.otherOnLoadgenCpu : 0,
+    );
+    if (!(busy > options.maxOther)) return { ...result, repeated };
+    if (best === undefined || busy < best.busy) best = { result, busy };
+    if (repeated === 2 || budget.repeatsLeft <= 0) {
+      return { ...best.result, contended: true, repeated };
+    }
+    repeated++;
+    budget.repeatsLeft--;
+    console.log(
+      `${label} other work took ${pct(busy)} of a pinned core: repeating in ${RETRY_PAUSE_MS / 1000} s`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+  }
+}
+
+function describeRun(scenario: Scenario, result: RunResult | RunFailure): string {
+  if (!result.ok) return `FAILED ${result.error}`;
+  const contention = `other on CPU 0 ${pct(result.otherOnServerCpu)}, on CPU 1 ${pct(result.otherOnLoadgenCpu)}`;
+  if (scenario.latency) {
+    return `p50 ${us(result.p50us ?? Number.NaN)} µs, p99 ${us(result.p99us ?? Number.NaN)} µs, server CPU ${pct(result.serverCpu)}, ${contention}`;
+  }
+  const gc =
+    result.gc === undefined
+      ? ''
+      : `, ${result.gc.bytesPerFrame.toFixed(1)} heap B/frame, ${result.gc.scavengesPerMillion.toFixed(1)} scavenges/M frames`;
+  return `${human(result.framesPerSec)} frames/s, ${result.mbPerSec.toFixed(0)} MB/s, ${human(result.framesPerCpuSecond)}/CPU-s, server CPU ${pct(result.serverCpu)}, loadgen CPU ${pct(result.loadgenCpu)}, ${contention}${gc}`;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  buildC(LOADGEN_SOURCE, LOADGEN_BIN);
-  buildC(C_ECHO_SOURCE, C_ECHO_BIN);
+  buildNative();
   const machine = machineInfo();
   const place = placement();
   const perRun = options.warmup + options.duration + 1;
+  const steps = options.scenarios.reduce(
+    (n, scenario) => n + lineupOf(scenario, options).length * options.runs,
+    0,
+  );
   const budgetS = options.profile
     ? perRun * 2 * options.servers.length + 60
-    : options.scenarios.length * options.servers.length * options.runs * (perRun * 3 + 6) + 60;
+    : steps * (perRun * 3 + 6) + 60;
   // Whatever hangs, this process ends: children exit on their own when the IPC channel closes.
   setTimeout(() => {
     console.error(`echo benchmark exceeded its ${budgetS.toFixed(0)} s budget; giving up`);
@@ -831,57 +921,35 @@ async function main(): Promise<void> {
   }
   const when = new Date().toISOString();
   const results: ScenarioResult[] = [];
-  let codec = 'n/a';
+  const budget = { repeatsLeft: options.maxRepeats };
+  let done = 0;
   for (const scenario of options.scenarios) {
     const loadBefore = loadavg()[0] ?? Number.NaN;
-    const runs = new Map<ServerName, (RunResult | RunFailure)[]>(
-      options.servers.map((s) => [s, []]),
-    );
+    const lineup = lineupOf(scenario, options);
+    const runs = new Map<ServerName, (RunResult | RunFailure)[]>(lineup.map((s) => [s, []]));
     for (let run = 0; run < options.runs; run++) {
       // Rotate the order so no server always runs first (or last) on a drifting machine.
-      const order = options.servers.map(
-        (_, i) => options.servers[(i + run) % options.servers.length] as ServerName,
-      );
+      const order = lineup.map((_, i) => lineup[(i + run) % lineup.length] as ServerName);
       for (const server of order) {
-        // A run during which other work took a pinned core is repeated (up to 3 attempts).
-        // If every attempt is contended, the least contended one is kept (and flagged).
-        let result: RunResult | RunFailure;
-        let repeated = 0;
-        let best: { result: RunResult; busy: number } | undefined;
-        for (;;) {
-          result = await runOne(server, scenario, options, place);
-          if (!result.ok) break;
-          const busy = Math.max(
-            result.otherOnServerCpu,
-            Number.isFinite(result.otherOnLoadgenCpu) ? result.otherOnLoadgenCpu : 0,
-          );
-          if (!(busy > options.maxOther)) break;
-          if (best === undefined || busy < best.busy) best = { result, busy };
-          if (repeated === 2) {
-            result = { ...best.result, contended: true };
-            break;
-          }
-          repeated++;
-          console.log(
-            `${scenario.id} run ${run + 1}/${options.runs} ${server.padEnd(5)} other work took ${pct(busy)} of a pinned core: repeating in ${RETRY_PAUSE_MS / 1000} s`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
-        }
-        if (result.ok) result = { ...result, repeated };
+        const label = `${scenario.id} run ${run + 1}/${options.runs} ${server.padEnd(6)}`;
+        reportProgress(done, steps, label);
+        const result = await runUncontended(server, scenario, options, place, label, budget);
         runs.get(server)?.push(result);
-        if (result.ok && server === 'mai') codec = result.codec;
-        const shown = !result.ok
-          ? `FAILED ${result.error}`
-          : scenario.latency
-            ? `p50 ${us(result.p50us ?? Number.NaN)} µs, p99 ${us(result.p99us ?? Number.NaN)} µs, server CPU ${pct(result.serverCpu)}, other on CPU 0 ${pct(result.otherOnServerCpu)}, on CPU 1 ${pct(result.otherOnLoadgenCpu)}`
-            : `${human(result.framesPerSec)} frames/s, ${result.mbPerSec.toFixed(0)} MB/s, ${human(result.framesPerCpuSecond)}/CPU-s, server CPU ${pct(result.serverCpu)}, loadgen CPU ${pct(result.loadgenCpu)}, other on CPU 0 ${pct(result.otherOnServerCpu)}, on CPU 1 ${pct(result.otherOnLoadgenCpu)}`;
-        console.log(`${scenario.id} run ${run + 1}/${options.runs} ${server.padEnd(5)} ${shown}`);
+        done++;
+        console.log(`${label} ${describeRun(scenario, result)}`);
       }
     }
-    const servers = options.servers.map((s) => summarizeServer(s, runs.get(s) ?? []));
+    const servers = lineup.map((s) => summarizeServer(s, scenario, runs.get(s) ?? []));
     const ratios = ratiosOf(scenario, servers);
     results.push({
-      ...scenario,
+      id: scenario.id,
+      title: scenario.title,
+      size: scenario.size,
+      conns: scenario.conns,
+      inflight: scenario.inflight,
+      latency: scenario.latency,
+      wire: scenario.wire,
+      gc: scenario.gc,
       servers,
       ratios,
       loadAverage: { before: loadBefore, after: loadavg()[0] ?? Number.NaN },
@@ -890,8 +958,9 @@ async function main(): Promise<void> {
       console.log(`${scenario.id} ${name} = ${value.toFixed(2)}`);
     }
   }
+  reportProgress(done, steps, 'writing results');
   mkdirSync(RESULTS, { recursive: true });
-  const json = {
+  const json: EchoResults = {
     benchmark: 'echo',
     timestamp: when,
     finished: new Date().toISOString(),
@@ -906,7 +975,6 @@ async function main(): Promise<void> {
       durationSeconds: options.duration,
       quick: options.quick,
     },
-    maiCodec: codec,
     loadgen: 'bench/loadgen/loadgen.c (cc -O2)',
     scenarios: results,
   };
@@ -917,12 +985,13 @@ async function main(): Promise<void> {
     options.servers.length < SERVERS.length;
   const base = partial ? 'echo-partial' : 'echo';
   writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  const md = markdown(results, machine, place, options, when, codec);
+  const md = markdown(results, machine, place, options, when);
   writeFileSync(join(RESULTS, `${base}.md`), md);
   console.log(`\n${md}`);
   console.log(
     `written: ${relative(ROOT, join(RESULTS, `${base}.json`))}, ${relative(ROOT, join(RESULTS, `${base}.md`))}`,
   );
+  await reportResult(json);
 }
 
 await main();

@@ -1,19 +1,24 @@
 /*
- * loadgen — a small epoll load generator for length-prefixed echo servers.
+ * loadgen — a small epoll load generator for echo servers.
  *
- * Wire format it sends and expects back (one frame):
+ * Wire formats it sends and expects back (one frame), chosen with `--lines`:
  *
- *   +----------------+---------------------------+
- *   | length: u32 BE | payload: `length` bytes   |
- *   +----------------+---------------------------+
+ *   default (length-prefixed)                     --lines
+ *   +----------------+-------------------------+  +-------------------------------+----+
+ *   | length: u32 BE | payload: `length` bytes |  | `size` printable ASCII bytes  | \n |
+ *   +----------------+-------------------------+  +-------------------------------+----+
  *
  * Throughput mode: N connections, each kept at K frames in flight. Every echoed frame is
- * checked (length field equal to the size sent, payload bytes equal to the pattern sent) and
- * answered by one new frame, so the number in flight stays K. Frames are counted over a fixed
- * window after a warm-up.
+ * checked (length-prefixed: length field equal to the size sent, payload bytes equal to the
+ * pattern sent; lines: every byte, newline included, equal to the line sent) and answered by one
+ * new frame, so the number in flight stays K. Frames are counted over a fixed window after a
+ * warm-up.
  *
  * Latency mode: one connection, one frame in flight; each round trip is timed with
  * CLOCK_MONOTONIC, and p50/p99/p99.9 are taken over the measured window.
+ *
+ * Idle mode (`--idle`): opens N connections, prints `{"mode":"idle","conns":N}`, sends nothing
+ * and holds them until its standard input closes (or `--duration` seconds pass), then exits 0.
  *
  * It prints one JSON object on stdout and exits 0, or prints an error on stderr and exits
  * non-zero (connection refused or closed, a malformed echo, the hard time limit).
@@ -52,6 +57,8 @@ typedef struct {
   /* Bytes of the periodic outbound stream owed to the server, and where in a frame we are. */
   uint64_t owed;
   uint64_t position;
+  /* Lines: echoed bytes checked so far (the echo must repeat the outbound stream exactly). */
+  uint64_t received;
   int want_out;
 } conn_t;
 
@@ -63,6 +70,8 @@ static uint32_t size = 64;
 static double warmup_s = 1.0;
 static double duration_s = 3.0;
 static int latency_mode = 0;
+static int lines_mode = 0;
+static int idle_mode = 0;
 
 static uint8_t *pattern;  /* payload bytes every frame carries */
 static uint8_t *outbuf;   /* (inflight + 1) identical frames, back to back */
@@ -98,7 +107,7 @@ static void on_alarm(int sig) {
 static void usage(void) {
   fprintf(stderr,
           "usage: loadgen --port P [--host H] [--conns N] [--inflight K] [--size BYTES]\n"
-          "               [--warmup SECONDS] [--duration SECONDS] [--latency]\n");
+          "               [--warmup SECONDS] [--duration SECONDS] [--latency | --idle] [--lines]\n");
   exit(1);
 }
 
@@ -117,8 +126,8 @@ static int open_conn(int nonblocking) {
   return fd;
 }
 
-/* Checks echoed bytes against the frames sent; returns how many frames they completed. */
-static uint64_t parse(conn_t *c, const uint8_t *p, size_t n) {
+/* Length-prefixed: checks echoed bytes against the frames sent; returns frames completed. */
+static uint64_t parse_prefixed(conn_t *c, const uint8_t *p, size_t n) {
   uint64_t complete = 0;
   while (n > 0) {
     if (c->header_have < 4) {
@@ -155,6 +164,37 @@ static uint64_t parse(conn_t *c, const uint8_t *p, size_t n) {
     }
   }
   return complete;
+}
+
+/*
+ * Lines: the echo of a line server is the outbound stream itself, so each echoed byte is checked
+ * against the pre-built frames at the same offset (a missing or misplaced newline shows as a
+ * difference); returns how many whole lines the bytes completed.
+ */
+static uint64_t parse_lines(conn_t *c, const uint8_t *p, size_t n) {
+  uint64_t lines_before = c->received / frame_bytes;
+  while (n > 0) {
+    size_t offset = (size_t)(c->received % frame_bytes);
+    size_t take = n < frame_bytes - offset ? n : frame_bytes - offset;
+    if (memcmp(p, outbuf + offset, take) != 0) {
+      fprintf(stderr, "loadgen: echoed line differs from the line sent (at byte %zu of %zu)\n",
+              offset, frame_bytes);
+      exit(4);
+    }
+    p += take;
+    n -= take;
+    c->received += take;
+  }
+  return c->received / frame_bytes - lines_before;
+}
+
+static uint64_t parse(conn_t *c, const uint8_t *p, size_t n) {
+  return lines_mode ? parse_lines(c, p, n) : parse_prefixed(c, p, n);
+}
+
+/* Whether part of a frame has been echoed (the next bytes must finish it). */
+static int mid_frame(const conn_t *c) {
+  return lines_mode ? c->received % frame_bytes != 0 : c->header_have != 0;
 }
 
 static void set_want_out(conn_t *c, int want) {
@@ -276,7 +316,7 @@ static void read_exact_frame(conn_t *c, uint8_t *rbuf) {
       die("read");
     }
     uint64_t done = parse(c, rbuf, (size_t)r);
-    if (done > 1 || (done == 1 && (c->header_have != 0))) {
+    if (done > 1 || (done == 1 && mid_frame(c))) {
       fprintf(stderr, "loadgen: more bytes echoed than sent\n");
       exit(4);
     }
@@ -350,12 +390,34 @@ static int run_latency(void) {
   return 0;
 }
 
+static int run_idle(void) {
+  int *fds = malloc((size_t)conns * sizeof *fds);
+  if (fds == NULL) die("malloc");
+  for (int i = 0; i < conns; i++) fds[i] = open_conn(0);
+  printf("{\"mode\":\"idle\",\"conns\":%d}\n", conns);
+  fflush(stdout);
+  /* Hold them until the parent closes our stdin (or goes away); the alarm bounds the wait. */
+  char byte;
+  while (read(0, &byte, 1) > 0) {
+  }
+  for (int i = 0; i < conns; i++) close(fds[i]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--latency") == 0) {
       latency_mode = 1;
+      continue;
+    }
+    if (strcmp(a, "--lines") == 0) {
+      lines_mode = 1;
+      continue;
+    }
+    if (strcmp(a, "--idle") == 0) {
+      idle_mode = 1;
       continue;
     }
     if (v == NULL) usage();
@@ -375,12 +437,21 @@ int main(int argc, char **argv) {
   /* Whatever happens, never run much past the window we were asked for. */
   alarm((unsigned)(warmup_s + duration_s) + 10);
 
+  if (idle_mode) return run_idle();
+
   pattern = malloc(size > 0 ? size : 1);
-  for (uint32_t i = 0; i < size; i++) pattern[i] = (uint8_t)(i * 31u + 7u);
-  frame_bytes = 4 + (size_t)size;
+  /* Lines carry printable letters (no CR or LF); length-prefixed payloads any byte value. */
+  for (uint32_t i = 0; i < size; i++)
+    pattern[i] = lines_mode ? (uint8_t)('a' + i % 26u) : (uint8_t)(i * 31u + 7u);
+  frame_bytes = (lines_mode ? 1 : 4) + (size_t)size;
   outbuf = malloc(frame_bytes * (size_t)(inflight + 1));
   for (int f = 0; f <= inflight; f++) {
     uint8_t *p = outbuf + (size_t)f * frame_bytes;
+    if (lines_mode) {
+      memcpy(p, pattern, size);
+      p[size] = '\n';
+      continue;
+    }
     p[0] = (uint8_t)(size >> 24);
     p[1] = (uint8_t)(size >> 16);
     p[2] = (uint8_t)(size >> 8);

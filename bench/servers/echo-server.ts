@@ -1,21 +1,26 @@
 /**
  * The echo servers of bench/echo.ts, one per child process:
  *
- *   node build/bench/servers/echo-server.js <mai|hand|naive|raw> [maxSeconds]
+ *   node build/bench/servers/echo-server.js <mai|hand|naive|raw|split2> <maxSeconds>
+ *                                           <length-prefixed|lines> [gc]
  *
  * Each listens on 127.0.0.1 (port chosen by the system), tells its parent the port over the IPC
  * channel, and on `{ type: 'stop' }` replies with the CPU it used since `{ type: 'mark' }` and
  * exits (a clean exit, so that `--cpu-prof` writes its profile). It also exits by itself when the
- * parent goes away or after `maxSeconds`, so a crashed benchmark leaves nothing running.
+ * parent goes away or after `maxSeconds`, so a crashed benchmark leaves nothing running. With
+ * `gc` it also records every garbage collection between `mark` and `stop` (M2, see `GcFigures`).
  *
- * Wire format of every server but `raw` (which echoes bytes without looking at them):
+ * Wire formats (`raw` echoes bytes without looking at them, so it serves both):
  *
- *   +----------------+--------------------+
- *   | length: u32 BE | payload (length B) |
- *   +----------------+--------------------+
+ *   length-prefixed (mai, hand, naive)           lines (mai with LinesCodec, split2)
+ *   +----------------+--------------------+      +----------------------+----+
+ *   | length: u32 BE | payload (length B) |      | line (UTF-8, no LF)  | \n |
+ *   +----------------+--------------------+      +----------------------+----+
  */
 import { createServer, type Socket } from 'node:net';
-import { type Protocol, protocolEngine } from '../../src/index.js';
+import v8 from 'node:v8';
+import split2 from 'split2';
+import { type CodecFactory, LinesCodec, type Protocol, protocolEngine } from '../../src/index.js';
 import { lengthPrefixedCodec } from '../support/mai-codecs.js';
 
 const ServerKind = {
@@ -23,8 +28,16 @@ const ServerKind = {
   Hand: 'hand',
   Naive: 'naive',
   Raw: 'raw',
+  Split2: 'split2',
 } as const;
 type ServerKind = (typeof ServerKind)[keyof typeof ServerKind];
+
+/** The framing on the wire: what the load generator sends and checks. */
+export const Wire = {
+  LengthPrefixed: 'length-prefixed',
+  Lines: 'lines',
+} as const;
+export type Wire = (typeof Wire)[keyof typeof Wire];
 
 /**
  * What bench/echo.ts sends this process: `mark` starts the measured window, `stop` ends it.
@@ -37,6 +50,25 @@ type ServerKind = (typeof ServerKind)[keyof typeof ServerKind];
 export type ToServer = { type: 'mark' } | { type: 'stop' };
 
 /**
+ * Garbage collection between `mark` and `stop`, from `v8.GCProfiler` (heap statistics before and
+ * after each collection). Bytes allocated on the V8 heap are the growth of the used heap between
+ * collections: Σ (used before GC i − used after GC i−1), from the used size at `mark` to the one
+ * at `stop`. ArrayBuffer backing stores (Buffer contents) live outside that heap and are not
+ * counted; their JS objects (`Buffer`/`Uint8Array` headers) are.
+ */
+export interface GcFigures {
+  readonly allocatedBytes: number;
+  /** Used heap after `stop` minus at `mark` (each after a full GC): what the window left alive. */
+  readonly heapGrowthBytes: number;
+  readonly scavenges: number;
+  readonly markCompacts: number;
+  /** Other collection events (incremental marking steps, weak callbacks). */
+  readonly otherGcs: number;
+  /** Time spent in collections, as V8 reports it (µs). */
+  readonly gcMicros: number;
+}
+
+/**
  * What this process sends bench/echo.ts: its port once listening, its CPU use on `stop`.
  *
  * @example
@@ -46,9 +78,21 @@ export type ToServer = { type: 'mark' } | { type: 'stop' };
  */
 export type FromServer =
   | { type: 'listening'; port: number; codec: string }
-  | { type: 'stats'; cpuUserUs: number; cpuSystemUs: number; wallMs: number; rssBytes: number };
+  | {
+      type: 'stats';
+      cpuUserUs: number;
+      cpuSystemUs: number;
+      wallMs: number;
+      rssBytes: number;
+      /** Frames echoed between `mark` and `stop`; null for `raw`. */
+      frames: number | null;
+      gc: GcFigures | undefined;
+    };
 
 const OUT_SIZE = 64 * 1024;
+
+/** Frames echoed by this process (every server but `raw`, which does not see frames). */
+let framesEchoed = 0;
 
 /**
  * The best plain-Node length-prefixed echo we know how to write without mai: frames are cut on
@@ -96,7 +140,10 @@ function handWritten(socket: Socket): void {
     outEnd += 4 + length;
   };
   // The application's handler: echo.
-  const onMessage = (payload: Buffer): void => send(payload);
+  const onMessage = (payload: Buffer): void => {
+    framesEchoed++;
+    send(payload);
+  };
 
   /** Cuts frames from bytes[start, end); returns where the unfinished tail starts. */
   const cut = (bytes: Buffer, start: number, end: number): number => {
@@ -174,7 +221,36 @@ function naive(socket: Socket): void {
       buffer = buffer.subarray(4 + length);
       const header = Buffer.alloc(4);
       header.writeUInt32BE(length, 0);
+      framesEchoed++;
       socket.write(Buffer.concat([header, payload]));
+    }
+  });
+}
+
+/**
+ * The ecosystem's line server, as well as we know how to write it: `split2` cuts the lines (its
+ * Transform stream, piped from the socket, so its buffer back-pressures reading), each reply is
+ * one `write()`, and the socket is corked for the rest of the tick so the replies of one read go
+ * out in one system call (the idiom of the Node docs for `cork`); while `write()` says the socket
+ * is full, the line stream is paused.
+ */
+function split2Lines(socket: Socket): void {
+  const lines = socket.pipe(split2());
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  lines.on('data', (line: string) => {
+    framesEchoed++;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    if (!socket.write(`${line}\n`)) {
+      lines.pause();
+      socket.once('drain', () => lines.resume());
     }
   });
 }
@@ -189,27 +265,52 @@ function raw(socket: Socket): void {
   });
 }
 
-type EchoProtocol = Protocol<{ in: Buffer }>;
-
-async function startMai(): Promise<{ port: number; codec: string }> {
-  const codec = await lengthPrefixedCodec();
-  const engine = protocolEngine<EchoProtocol>({
-    codec: codec.create,
+/** A mai echo server of frames of type `F`: `onFrame(ctx, frame) { ctx.send(frame) }`. */
+async function listenEcho<F>(codec: CodecFactory<F, F>): Promise<number> {
+  const listener = await protocolEngine<Protocol<{ in: F }>>({
+    codec,
     handler: {
       onFrame(ctx, frame) {
+        framesEchoed++;
         ctx.send(frame);
       },
     },
     onHandlerError: () => {},
-  });
-  const listener = await engine.listen({ port: 0, host: '127.0.0.1' });
+  }).listen({ port: 0, host: '127.0.0.1' });
   const address = listener.address;
   if (!('port' in address)) throw new Error('expected a TCP address');
-  return { port: address.port, codec: codec.source };
+  return address.port;
 }
 
-function startPlain(kind: ServerKind): Promise<{ port: number; codec: string }> {
-  const serve = kind === ServerKind.Hand ? handWritten : kind === ServerKind.Naive ? naive : raw;
+async function startMai(wire: Wire): Promise<{ port: number; codec: string }> {
+  if (wire === Wire.Lines) {
+    return {
+      port: await listenEcho<string>(() => new LinesCodec()),
+      codec: 'src/codec/lines.ts LinesCodec (defaults: lenient line ends, UTF-8 strings)',
+    };
+  }
+  const codec = await lengthPrefixedCodec();
+  return { port: await listenEcho(codec.create), codec: codec.source };
+}
+
+/** The wire formats each server speaks. */
+const SPEAKS: Record<ServerKind, readonly Wire[]> = {
+  mai: [Wire.LengthPrefixed, Wire.Lines],
+  hand: [Wire.LengthPrefixed],
+  naive: [Wire.LengthPrefixed],
+  raw: [Wire.LengthPrefixed, Wire.Lines],
+  split2: [Wire.Lines],
+};
+
+const PLAIN_SERVERS: Record<Exclude<ServerKind, 'mai'>, (socket: Socket) => void> = {
+  hand: handWritten,
+  naive,
+  raw,
+  split2: split2Lines,
+};
+
+function startPlain(kind: Exclude<ServerKind, 'mai'>): Promise<{ port: number; codec: string }> {
+  const serve = PLAIN_SERVERS[kind];
   const server = createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
     serve(socket);
@@ -227,15 +328,73 @@ function startPlain(kind: ServerKind): Promise<{ port: number; codec: string }> 
   });
 }
 
+/** `global.gc` when the server runs with `--expose-gc` (bench/echo.ts passes it for M2). */
+const fullGc = (globalThis as { gc?: () => void }).gc;
+
+/**
+ * Records collections from `mark` to `stop` (see `GcFigures`). With `--expose-gc`, a full
+ * collection before the window and one after it make `heapGrowthBytes` what the window left
+ * alive, not garbage that happened not to be collected yet.
+ */
+class GcRecorder {
+  readonly #profiler = new v8.GCProfiler();
+  readonly #usedAtStart: number;
+
+  constructor() {
+    fullGc?.();
+    this.#usedAtStart = v8.getHeapStatistics().used_heap_size;
+    this.#profiler.start();
+  }
+
+  stop(): GcFigures {
+    const { statistics } = this.#profiler.stop();
+    const usedAtStop = v8.getHeapStatistics().used_heap_size;
+    fullGc?.();
+    const retainedAtStop = v8.getHeapStatistics().used_heap_size;
+    let allocatedBytes = 0;
+    let usedAfterLast = this.#usedAtStart;
+    let scavenges = 0;
+    let markCompacts = 0;
+    let gcMicros = 0;
+    for (const gc of statistics) {
+      allocatedBytes += gc.beforeGC.heapStatistics.usedHeapSize - usedAfterLast;
+      usedAfterLast = gc.afterGC.heapStatistics.usedHeapSize;
+      gcMicros += gc.cost;
+      if (gc.gcType === 'Scavenge') scavenges++;
+      else if (gc.gcType === 'MarkSweepCompact') markCompacts++;
+    }
+    allocatedBytes += usedAtStop - usedAfterLast;
+    return {
+      allocatedBytes,
+      heapGrowthBytes: retainedAtStop - this.#usedAtStart,
+      scavenges,
+      markCompacts,
+      otherGcs: statistics.length - scavenges - markCompacts,
+      gcMicros,
+    };
+  }
+}
+
 function isKind(value: string | undefined): value is ServerKind {
   return Object.values(ServerKind).includes(value as ServerKind);
 }
 
+function isWire(value: string | undefined): value is Wire {
+  return Object.values(Wire).includes(value as Wire);
+}
+
 async function main(): Promise<void> {
-  const kind = process.argv[2];
-  const maxSeconds = Number(process.argv[3] ?? '300');
-  if (!isKind(kind) || typeof process.send !== 'function') {
-    console.error('usage: fork echo-server.js <mai|hand|naive|raw> [maxSeconds]');
+  const [kind, maxSecondsArg, wire, gcArg] = process.argv.slice(2);
+  const maxSeconds = Number(maxSecondsArg ?? '300');
+  if (
+    !isKind(kind) ||
+    !isWire(wire) ||
+    !SPEAKS[kind].includes(wire) ||
+    typeof process.send !== 'function'
+  ) {
+    console.error(
+      'usage: fork echo-server.js <mai|hand|naive|raw|split2> <maxSeconds> <length-prefixed|lines> [gc]',
+    );
     process.exit(1);
   }
   const send = (message: FromServer): void => {
@@ -245,10 +404,14 @@ async function main(): Promise<void> {
   process.on('disconnect', () => process.exit(0));
   let markCpu = process.cpuUsage();
   let markWall = performance.now();
+  let markFrames = 0;
+  let gc: GcRecorder | undefined;
   process.on('message', (message: ToServer) => {
     if (message.type === 'mark') {
       markCpu = process.cpuUsage();
       markWall = performance.now();
+      markFrames = framesEchoed;
+      if (gcArg === 'gc') gc = new GcRecorder();
     } else if (message.type === 'stop') {
       const cpu = process.cpuUsage(markCpu);
       send({
@@ -257,12 +420,14 @@ async function main(): Promise<void> {
         cpuSystemUs: cpu.system,
         wallMs: performance.now() - markWall,
         rssBytes: process.memoryUsage.rss(),
+        frames: kind === ServerKind.Raw ? null : framesEchoed - markFrames,
+        gc: gc?.stop(),
       });
       // Exit once the message is out; process.exit writes the --cpu-prof profile.
       setImmediate(() => process.exit(0));
     }
   });
-  const { port, codec } = kind === ServerKind.Mai ? await startMai() : await startPlain(kind);
+  const { port, codec } = kind === ServerKind.Mai ? await startMai(wire) : await startPlain(kind);
   send({ type: 'listening', port, codec });
 }
 

@@ -70,6 +70,20 @@ export function summarize(values: readonly number[]): Summary {
 }
 
 /**
+ * A summary for a table: the median, with min–max beside it when there were several runs.
+ *
+ * @example
+ * ```ts
+ * summaryText(summarize([3, 1, 2]), String); // "2 (1–3)"
+ * ```
+ */
+export function summaryText(summary: Summary, format: (value: number) => string): string {
+  if (summary.runs.length === 0) return 'n/a';
+  if (summary.runs.length === 1) return format(summary.median);
+  return `${format(summary.median)} (${format(summary.min)}–${format(summary.max)})`;
+}
+
+/**
  * Formats a number for a table: 1.23 M, 456 k, 12.3.
  *
  * @example
@@ -85,6 +99,19 @@ export function human(value: number): string {
   if (abs >= 1e3) return `${(value / 1e3).toFixed(1)} k`;
   if (abs >= 100) return value.toFixed(0);
   return value.toFixed(abs >= 10 ? 1 : 2);
+}
+
+/**
+ * A byte size as the benchmarks label it: 5 B, 64 KiB, 1 MiB.
+ *
+ * @example
+ * ```ts
+ * sizeLabel(65536); // "64 KiB"
+ * ```
+ */
+export function sizeLabel(size: number): string {
+  if (size >= 1024 * 1024) return `${size / (1024 * 1024)} MiB`;
+  return size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
 }
 
 /**
