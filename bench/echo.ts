@@ -779,7 +779,8 @@ function topSelfTime(
 }
 
 /**
- * Runs each Node server of `servers` alone under E1 with `node --cpu-prof` and ranks its
+ * Runs each Node server of `servers` alone under E1 (or the first of `--scenarios`) with
+ * `node --cpu-prof` and ranks its
  * functions by self time. Default: mai only (`--servers mai,hand` compares the two).
  */
 async function profileServers(
@@ -787,9 +788,10 @@ async function profileServers(
   options: Options,
   place: Placement,
 ): Promise<void> {
-  const e1 = SCENARIOS[0] as Scenario;
+  // The first scenario asked for (E1 unless --scenarios says otherwise).
+  const e1 = options.scenarios[0] ?? (SCENARIOS[0] as Scenario);
   const sections: string[] = [
-    '# Echo servers under E1, `node --cpu-prof`: top 10 self time',
+    `# Echo servers under ${e1.id}, \`node --cpu-prof\`: top 10 self time`,
     '',
     `- When: ${new Date().toISOString()}; ${options.warmup} s warm-up + ${options.duration} s measured per server (a profile covers the whole server life); the profiler slows servers down`,
     sourceLine(SOURCE),

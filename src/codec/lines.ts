@@ -1,3 +1,5 @@
+import { sliceFor, writeFor } from '../buffer/text.js';
+import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
   type Decoded,
@@ -7,7 +9,6 @@ import {
   IncompleteFrame,
   InsufficientBuffer,
 } from './codec.js';
-import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -155,6 +156,12 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   readonly #newline: LineEnding;
   readonly #buffers: boolean;
   readonly #encoding: 'utf8' | 'latin1';
+  readonly #slice: (this: Buffer, start: number, end: number) => string;
+  readonly #write: (this: Buffer, text: string, offset: number, length: number) => number;
+  /** `indexOfByte`'s view of the last buffer searched, bounded at `#viewEnd`. */
+  #view: Buffer | null = null;
+  #viewOf: Buffer | null = null;
+  #viewEnd = 0;
   readonly #max: number;
   readonly #discard: boolean;
   readonly #deliverLast: boolean;
@@ -187,6 +194,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     this.#newline = newline;
     this.#buffers = options.frames === 'buffer';
     this.#encoding = encoding;
+    this.#slice = sliceFor(encoding);
+    this.#write = writeFor(encoding);
     this.#max = max;
     this.#discard = options.discard === true;
     this.#deliverLast = options.lastLine === 'deliver';
@@ -198,8 +207,11 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     start: number,
     end: number,
   ): DecodeResult<LineFrame<M> | (D extends true ? LineTooLong : never)> {
-    const lf = indexOfByte(bytes, LF, start + this.#scanned, end);
+    const lf = this.#indexOfLf(bytes, start + this.#scanned, end);
     if (lf === -1) {
+      // The lines of this read are done: hold no view of the buffer past them.
+      this.#view = null;
+      this.#viewOf = null;
       this.#scanned = end - start;
       if (!this.#discard) {
         this.#checkPending(bytes, start, end);
@@ -253,11 +265,11 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     const terminator = crlf ? 2 : 1;
     let length: number;
     if (typeof line === 'string') {
-      this.#checkText(line);
       length = this.#encoding === 'latin1' ? line.length : Buffer.byteLength(line, 'utf8');
+      this.#checkText(line, length);
       if (length > this.#max) throw this.#encodeTooLong(length);
       if (length + terminator > buffer.length - start) return InsufficientBuffer;
-      buffer.write(line, start, length, this.#encoding);
+      this.#write.call(buffer, line, start, length);
     } else {
       length = line.length;
       if (line.indexOf(LF) !== -1) throw new EncodeError('line contains LF, which would end it');
@@ -272,9 +284,12 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     return length + terminator;
   }
 
-  #checkText(line: string): void {
+  /** `bytes`: the encoded length (UTF-8), or the string's length (latin1). */
+  #checkText(line: string, bytes: number): void {
     if (line.includes('\n')) throw new EncodeError('line contains LF, which would end it');
     if (this.#newline === 'lenient' && line.endsWith('\r')) throw this.#trailingCr();
+    // One byte per character in UTF-8 means ASCII: nothing to check further.
+    if (this.#encoding === 'utf8' && bytes === line.length) return;
     const invalid = this.#encoding === 'utf8' ? LONE_SURROGATE : NOT_LATIN1;
     if (invalid.test(line)) {
       throw new EncodeError(`line has characters ${this.#encoding} cannot carry unchanged`);
@@ -315,6 +330,27 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     return result;
   }
 
+  /**
+   * `bytes.indexOf(LF, from)` limited to `end`. `Buffer.indexOf` searches to the end of the
+   * buffer, and past `end` a buffer (the engine's read buffer, a pooled one) may hold kilobytes
+   * of stale bytes: searching those on every call would make byte-at-a-time input quadratic
+   * again. So with more than SCAN_SLACK stale bytes the search runs on a view ending at `end`,
+   * made once per (buffer, end) rather than once per line.
+   */
+  #indexOfLf(bytes: Buffer, from: number, end: number): number {
+    let target = bytes;
+    if (bytes.length - end > SCAN_SLACK) {
+      if (this.#viewOf !== bytes || this.#viewEnd !== end) {
+        this.#view = bytes.subarray(0, end);
+        this.#viewOf = bytes;
+        this.#viewEnd = end;
+      }
+      target = this.#view as Buffer;
+    }
+    const index = target.indexOf(LF, from);
+    return index === -1 || index >= end ? -1 : index;
+  }
+
   #line(
     bytes: Buffer,
     start: number,
@@ -327,22 +363,9 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
       bytes.copy(copy, 0, start, contentEnd);
       result.frame = copy as LineFrame<M>;
     } else {
-      result.frame = bytes.toString(this.#encoding, start, contentEnd) as LineFrame<M>;
+      result.frame = this.#slice.call(bytes, start, contentEnd) as LineFrame<M>;
     }
     result.bytesRead = bytesRead;
     return result;
   }
-}
-
-/**
- * `bytes.indexOf(byte, from)` limited to `end`. `Buffer.indexOf` searches to the end of the
- * buffer, and past `end` a pooled buffer may hold kilobytes of stale bytes: searching those on
- * every call would make byte-at-a-time input quadratic again.
- */
-function indexOfByte(bytes: Buffer, byte: number, from: number, end: number): number {
-  const index =
-    bytes.length - end > SCAN_SLACK
-      ? bytes.subarray(0, end).indexOf(byte, from)
-      : bytes.indexOf(byte, from);
-  return index === -1 || index >= end ? -1 : index;
 }
