@@ -146,7 +146,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #errorReported = false;
   #error: MaiError | undefined = undefined;
   #reason: CloseReason | null = null;
-  #timeouts = new Set<number>();
+  /** The handler's pending timeouts (made on first use, like the fields below). */
+  #timeouts: Set<number> | null = null;
   #lingerTimer: number | null = null;
 
   // Watchdog: one timer-queue entry per stream, armed for the earliest of the deadlines below
@@ -279,12 +280,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   setTimeout(value: P['timeout'], ms: number): TimeoutHandle {
     if (this.closed) return 0 as TimeoutHandle;
     const id = this.#host.timers.add(ms, () => this.#fireTimeout(id, value));
+    this.#timeouts ??= new Set();
     this.#timeouts.add(id);
     return id as TimeoutHandle;
   }
 
   clearTimeout(handle: TimeoutHandle): boolean {
-    if (!this.#timeouts.delete(handle)) return false;
+    if (this.#timeouts === null || !this.#timeouts.delete(handle)) return false;
     return this.#host.timers.cancel(handle);
   }
 
@@ -917,7 +919,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   #fireTimeout(id: number, value: P['timeout']): void {
-    if (!this.#timeouts.delete(id)) return;
+    if (this.#timeouts === null || !this.#timeouts.delete(id)) return;
     this.#deliverTimeout(value);
   }
 
@@ -1104,8 +1106,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
     if (this.#error !== undefined) this.#reportError(this.#error);
     this.#closedCalled = true;
-    for (const id of this.#timeouts) this.#host.timers.cancel(id);
-    this.#timeouts.clear();
+    if (this.#timeouts !== null) {
+      for (const id of this.#timeouts) this.#host.timers.cancel(id);
+      this.#timeouts = null;
+    }
     this.#disarmWatchdog();
     this.#wakeDrainWaiters(false);
     if (!this.#readsInto) this.#stream.off('data', this.#reader as (chunk: Buffer) => void);
