@@ -18,7 +18,7 @@
  * | pingpong | raw sockets: `conns` each send one u32 frame, wait for its echo, repeat, until   |
  * |          | 'stop'; reports round-trip percentiles                                           |
  * | flood    | raw socket: writes 1 MiB chunks of empty u32 frames (reading and dropping what   |
- * |          | comes back) until 'stop'                                                         |
+ * |          | comes back) until 'stop', or until `bytes` are sent when given                   |
  *
  * Every loop is bounded by a count and by `timeoutMs`.
  */
@@ -66,7 +66,13 @@ export type LoadJob =
     }
   | { mode: 'idle'; address: Address; conns: number; timeoutMs: number }
   | { mode: 'pingpong'; address: Address; conns: number; timeoutMs: number }
-  | { mode: 'flood'; address: Address; timeoutMs: number };
+  | {
+      mode: 'flood';
+      address: Address;
+      /** Stop once this many bytes are written (A5's long figure); without it, only 'stop'. */
+      bytes?: number;
+      timeoutMs: number;
+    };
 
 /** What `echo` reports. */
 export interface EchoReport {
@@ -408,7 +414,8 @@ async function flood(spec: Extract<LoadJob, { mode: 'flood' }>): Promise<unknown
   const chunk = Buffer.alloc(1024 * 1024);
   process.send?.({ connected: 1 });
   let sent = 0;
-  for (let i = 0; i < 100_000 && !stopRequested && !deadline(); i++) {
+  const budget = spec.bytes ?? Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 100_000 && sent < budget && !stopRequested && !deadline(); i++) {
     sent += chunk.length;
     if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
   }
