@@ -3,8 +3,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_MAX_DELIMITED_LENGTH, DelimiterCodec } from '../../src/codec/delimiter.js';
 import { assertCodecConformance, decodeChunks, encodeFrames } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
-const runs = Number(process.env.MAI_PROPERTY_RUNS ?? 20_000);
+const runs = PROPERTY_RUNS;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
 const x = (n: number): string => 'x'.repeat(n);
 

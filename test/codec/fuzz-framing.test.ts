@@ -9,21 +9,25 @@ import { RawCodec } from '../../src/codec/raw.js';
 import { RespCodec } from '../../src/codec/resp.js';
 import { type Codec, ErrorCode, FrameTooLongError, MaiError } from '../../src/index.js';
 import { decodeChunks, encodeFrames, framesEqual } from '../../src/testing/index.js';
+import { figure, LONG } from '../reliability/profile.js';
 
 /**
  * H1 (RELIABILITY.md): random bytes, mutations of valid frames and random chunkings, with small
  * limits, against every codec. Every error must be a MaiError with a known decode code (never
  * a contract breach or a stray exception), whole and chunked input must agree, and no input may
- * take more than 100 ms. Runs `MAI_FUZZ_SECONDS` per codec (default 3; `npm run test:long`
- * sets 60). The seed is printed and `MAI_FUZZ_SEED` replays it.
+ * take more than 100 ms. The seed is printed and `MAI_FUZZ_SEED` replays it.
+ *
+ * In a PR each codec is fuzzed for a few seconds (`MAI_FUZZ_SECONDS`, default 3), up to
+ * `MAI_FUZZ_INPUTS` inputs. The long figure (`MAI_RELIABILITY=long`) is a count: 50,000,000
+ * inputs per codec, within a cap of 4 hours per codec (the slowest codec does about 15,000
+ * inputs/s on the 2-core machine, so ≈ 1 hour); a run the cap stops before the count fails.
  */
-const seconds = Number(process.env.MAI_FUZZ_SECONDS ?? 3);
+const MAX_INPUTS = figure('FUZZ_INPUTS', 50_000_000, 50_000_000);
+const seconds = figure('FUZZ_SECONDS', 3, 4 * 60 * 60);
 const baseSeed = Number(process.env.MAI_FUZZ_SEED ?? Math.floor(Math.random() * 0x7fffffff));
 const MAX_INPUT_MS = 100;
 /** The engine limit under fuzzing: small, so that limit paths run often. */
 const MAX_FRAME_LENGTH = 128;
-/** Bounds each codec's loop by count as well as by time. */
-const MAX_INPUTS = 50_000_000;
 
 const ALLOWED_CODES: ReadonlySet<string> = new Set(
   Object.values(ErrorCode).filter(
@@ -220,12 +224,17 @@ function chunk(random: Random, bytes: Buffer): Buffer[] {
   return chunks;
 }
 
-describe(`fuzz framing (H1): ${seconds} s per codec, seed ${baseSeed}`, () => {
+const budget = LONG
+  ? `${MAX_INPUTS} inputs per codec (cap ${seconds} s)`
+  : `${seconds} s per codec (at most ${MAX_INPUTS} inputs)`;
+
+describe(`fuzz framing (H1): ${budget}, seed ${baseSeed}`, () => {
   targets.forEach((target, index) => {
     test(target.name, () => {
       const seed = (baseSeed + index * 0x9e3779b1) >>> 0;
       const random = new Random(seed);
-      const deadline = performance.now() + seconds * 1000;
+      const fuzzStarted = performance.now();
+      const deadline = fuzzStarted + seconds * 1000;
       let inputs = 0;
       let slowest = 0;
       const codes = new Map<string, number>();
@@ -286,10 +295,18 @@ describe(`fuzz framing (H1): ${seconds} s per codec, seed ${baseSeed}`, () => {
           );
         }
       }
-      assert.ok(inputs > 0);
+      const elapsed = (performance.now() - fuzzStarted) / 1000;
       console.log(
-        `${target.name}: ${inputs} inputs in ${seconds} s, slowest ${slowest.toFixed(2)} ms, errors ${JSON.stringify(Object.fromEntries(codes))}`,
+        `${target.name}: ${inputs} inputs in ${elapsed.toFixed(1)} s (${Math.round(inputs / elapsed)} inputs/s), slowest ${slowest.toFixed(2)} ms, errors ${JSON.stringify(Object.fromEntries(codes))}`,
       );
+      assert.ok(inputs > 0);
+      if (LONG) {
+        assert.equal(
+          inputs,
+          MAX_INPUTS,
+          `the ${seconds} s cap stopped the long run after ${inputs} of ${MAX_INPUTS} inputs`,
+        );
+      }
     });
   });
 });

@@ -19,6 +19,7 @@ import {
   type ConformanceLimit,
   decodeChunks,
 } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
 // ---- A reference encoder, written independently of the codec (Buffer's own writers, BigInt
 // varints), used as the oracle for wire bytes. ------------------------------------------------
@@ -674,8 +675,8 @@ function fragmentsOf(bytes: Buffer): Buffer[] {
 
 // ---- The shared conformance suite (B1–B4, C1) ---------------------------------------------------
 
-/** Round-trip runs per layout (RELIABILITY.md B2/B3 ask for 20,000 per codec). */
-const ROUND_TRIP_RUNS = 20_000;
+/** Round-trip runs per layout: the B2 figure (20,000 in a PR, 5,000,000 long). */
+const ROUND_TRIP_RUNS = PROPERTY_RUNS;
 
 interface Suite {
   name: string;

@@ -4,8 +4,9 @@ import fc from 'fast-check';
 import { DEFAULT_MAX_LINE_LENGTH, LinesCodec, LineTooLong } from '../../src/codec/lines.js';
 import { decodeChunks, encodeFrames, StreamDecoder } from '../../src/testing/index.js';
 import { assertCodecConformance } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
-const runs = Number(process.env.MAI_PROPERTY_RUNS ?? 20_000);
+const runs = PROPERTY_RUNS;
 const b = (text: string): Buffer => Buffer.from(text, 'utf8');
 const x = (n: number): string => 'x'.repeat(n);
 

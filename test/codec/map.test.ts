@@ -6,8 +6,9 @@ import { LinesCodec } from '../../src/codec/lines.js';
 import { mapCodec } from '../../src/codec/map.js';
 import type { Protocol } from '../../src/index.js';
 import { assertCodecConformance, CodecHarness, encodeFrames } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
-const runs = Number(process.env.MAI_PROPERTY_RUNS ?? 20_000);
+const runs = PROPERTY_RUNS;
 const b = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

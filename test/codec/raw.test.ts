@@ -3,8 +3,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DEFAULT_MAX_CHUNK_LENGTH, RawCodec } from '../../src/codec/raw.js';
 import { assertCodecConformance, decodeChunks } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
-const runs = Number(process.env.MAI_PROPERTY_RUNS ?? 20_000);
+const runs = PROPERTY_RUNS;
 const bytesOf = (frames: Uint8Array[]): number[] => [...Buffer.concat(frames)];
 
 describe('RawCodec', () => {

@@ -22,6 +22,7 @@ import {
 } from '../../src/codec/resp-types.js';
 import { DecodeError, EncodeError, FrameTooLongError, MaiError } from '../../src/errors.js';
 import { assertCodecConformance, type ConformanceCase } from '../../src/testing/index.js';
+import { PROPERTY_RUNS } from '../reliability/profile.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
 
@@ -765,7 +766,7 @@ describe('RespCodec: conformance kit', () => {
   });
 
   for (const protocol of [3, 2] as const) {
-    it(`round trip of random values, RESP${protocol} (B2, B3), 20,000 runs`, async () => {
+    it(`round trip of random values, RESP${protocol} (B2, B3), ${PROPERTY_RUNS} runs`, async () => {
       const started = performance.now();
       await assertCodecConformance<RespValue>({
         name: `resp${protocol} round trip`,
@@ -773,12 +774,12 @@ describe('RespCodec: conformance kit', () => {
         cases: [],
         roundTrip: {
           arbitrary: respValue(),
-          runs: 20_000,
+          runs: PROPERTY_RUNS,
           ...(protocol === 2 ? { expected: asResp2 } : {}),
         },
       });
       const ms = Math.round(performance.now() - started);
-      console.log(`# resp${protocol} round trip: 20,000 runs in ${ms} ms`);
+      console.log(`# resp${protocol} round trip: ${PROPERTY_RUNS} runs in ${ms} ms`);
     });
   }
 });

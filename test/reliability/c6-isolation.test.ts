@@ -18,8 +18,9 @@ import { checkTaggedFrame } from './tagged-frame.js';
 
 type Bytes = Protocol<{ in: Buffer; session: { conn: number; next: number } }>;
 
+// C6 has no long figure in RELIABILITY.md: the long run repeats the PR's.
 const CONNS = figure('C6_CONNS', 1_000, 1_000);
-const FRAMES = figure('C6_FRAMES', 300, 1_000);
+const FRAMES = figure('C6_FRAMES', 300, 300);
 
 describe('C6: isolation', () => {
   test(`one bad connection among ${CONNS} busy ones`, async (t) => {

@@ -1,7 +1,8 @@
 /**
- * The figures of the reliability rows: the PR column by default, the long column with
- * `MAI_RELIABILITY=long` (what `npm run test:long` sets). Single figures can be overridden for
- * a measurement run, e.g. `MAI_A1_CONNS=2000`.
+ * The figures of the rows of RELIABILITY.md (the load rows in test/reliability, and B2, H1, H2
+ * in test/codec): the PR column by default, the long column with `MAI_RELIABILITY=long` (what
+ * `npm run test:long` sets, and all it sets). Single figures can be overridden for a
+ * measurement run, e.g. `MAI_A1_CONNS=2000`.
  */
 
 /** True when the long figures of RELIABILITY.md are asked for. */
@@ -24,6 +25,13 @@ export function figure(name: string, pr: number, long: number): number {
   }
   return LONG ? long : pr;
 }
+
+/**
+ * B2: runs of the encode → random chunking → decode property (which also checks B3's encode
+ * safety) for each codec configuration the codec tests set up: 20,000 in a PR, 5,000,000 long.
+ * `MAI_PROPERTY_RUNS` overrides it.
+ */
+export const PROPERTY_RUNS = figure('PROPERTY_RUNS', 20_000, 5_000_000);
 
 /** A seed: `MAI_SEED` if set (to replay a failure), else a fresh one. Printed by the caller. */
 export function testSeed(): number {
