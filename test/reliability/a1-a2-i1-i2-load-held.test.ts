@@ -23,6 +23,15 @@ const RSS_LIMIT = 300 * 1024 * 1024;
  * 1,000,000 frames in 3–17 s (2–17 µs a frame); the long figures are 18,000,000 frames a codec
  * (A1) and 50,000,000 (A2), which a PR-sized bound would cut.
  */
+/**
+ * `MAI_LOAD_BUDGET_MIB`: run the server with that engine `memoryBudget` (an experiment knob
+ * for the long figures, where per-stream queues times thousands of streams pass the RSS bound).
+ */
+const BUDGET =
+  process.env.MAI_LOAD_BUDGET_MIB === undefined
+    ? undefined
+    : Number(process.env.MAI_LOAD_BUDGET_MIB) * 1024 * 1024;
+
 const boundMs = (spec: Row): number =>
   Math.max(240_000, Math.ceil((spec.conns * spec.frames) / 10));
 
@@ -72,6 +81,7 @@ describe('A1/A2/I1/I2: load held, every frame checked', () => {
       const server = await ServerProcess.start(t, address, {
         codec: spec.codec,
         debugBuffers: true,
+        ...(BUDGET === undefined ? {} : { memoryBudget: BUDGET }),
       });
       const client = ClientProcess.start<EchoReport>(t, {
         mode: 'echo',

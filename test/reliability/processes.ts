@@ -73,6 +73,7 @@ export class ServerProcess {
       debugBuffers?: boolean;
       forgetClosed?: boolean;
       unchecked?: boolean;
+      memoryBudget?: number;
     } = {},
   ): Promise<ServerProcess> {
     const child = fork(serverScript, [JSON.stringify(address), JSON.stringify(options)], {

@@ -34,6 +34,8 @@ interface ServerOptions {
   forgetClosed?: boolean;
   /** Echo without checking frames (the fairness row floods empty frames). */
   unchecked?: boolean;
+  /** The engine's `memoryBudget` (bytes; unset: none). */
+  memoryBudget?: number;
 }
 
 const address = JSON.parse(process.argv[2] ?? '{}') as Address;
@@ -100,6 +102,7 @@ const engine = protocolEngine<Frames>({
   handler: log.handler,
   session: () => ({ next: 0, conn: 0 }),
   debugBuffers: options.debugBuffers ?? false,
+  ...(options.memoryBudget === undefined ? {} : { memoryBudget: options.memoryBudget }),
 });
 const listener = await engine.listen({ ...address, backlog: options.backlog ?? 4096 });
 process.send?.({ address: listener.address });
