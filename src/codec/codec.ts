@@ -69,6 +69,15 @@ export interface Codec<In, Out = In> {
   decode(bytes: Buffer, start: number, end: number): DecodeResult<In>;
   decodeEof?(bytes: Buffer, start: number, end: number): DecodeResult<In>;
   encode(frame: Out, buffer: Buffer, start: number): EncodeResult;
+  /**
+   * Optional, with `encodeHeader`: the bytes that follow the header on the wire, unchanged, when
+   * the frame has such a body (a length-prefixed payload), else `undefined`. With the engine's
+   * `sendByReferenceFrom` set, a body at least that long is written by reference after the
+   * header instead of being copied into the output buffer.
+   */
+  bodyOf?(frame: Out): Uint8Array | undefined;
+  /** Optional, with `bodyOf`: like `encode`, but writes only the bytes before the body. */
+  encodeHeader?(frame: Out, buffer: Buffer, start: number): EncodeResult;
 }
 
 /** Returned by `decode` when the bytes so far are only the beginning of a frame. */

@@ -396,7 +396,22 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     return HEADER_INCOMPLETE;
   }
 
-  #encodePrepend(frame: Uint8Array, buffer: Buffer, start: number): EncodeResult {
+  /**
+   * The payload itself, when `encode` writes the length field then the payload (the default
+   * layout): the engine may then send it by reference (`sendByReferenceFrom`).
+   */
+  bodyOf(frame: Buffer | Uint8Array): Uint8Array | undefined {
+    return this.#encodeMode === EncodeMode.Prepend ? frame : undefined;
+  }
+
+  /** The length field alone, for a payload the engine sends by reference (see `bodyOf`). */
+  encodeHeader(frame: Buffer | Uint8Array, buffer: Buffer, start: number): EncodeResult {
+    if (this.#encodeMode !== EncodeMode.Prepend) return this.encode(frame, buffer, start);
+    return this.#encodePrepend(frame, buffer, start, false);
+  }
+
+  /** Writes the length field, then (with `withBody`) the payload. */
+  #encodePrepend(frame: Uint8Array, buffer: Buffer, start: number, withBody = true): EncodeResult {
     const payload = frame.length;
     const adjustment = this.#adjustment;
     let width = this.#width;
@@ -427,10 +442,11 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
           `${adjustment}: a length field cannot be negative`,
       );
     }
-    if (buffer.length - start < total) return InsufficientBuffer;
+    if (buffer.length - start < (withBody ? total : width)) return InsufficientBuffer;
     if (this.#width === 0) writeVarint(buffer, start, value);
     else if (this.#little) writeLittle(buffer, start, width, value);
     else writeBig(buffer, start, width, value);
+    if (!withBody) return width;
     buffer.set(frame, start + width);
     return total;
   }

@@ -83,7 +83,12 @@ interface PendingWrite {
   buffer: Buffer;
   bytes: number;
   frames: number;
+  /** A frame's body sent by reference (`sendByReferenceFrom`): the caller's, not the pool's. */
+  borrowed: boolean;
 }
+
+/** What `#encode` returns when it did the frame's accounting itself (a body by reference). */
+const ACCOUNTED = -1;
 
 /**
  * The per-stream state machine: reads bytes into pooled buffers, runs the codec's decode loop,
@@ -240,9 +245,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
 
   send(frame: P['out']): boolean {
     if (!this.#outputOpen) return false;
+    const written = this.#encode(frame);
     // A frame that encodes to no bytes has nothing to wait for: it is sent as soon as queued.
-    if (this.#encode(frame) === 0) this.#framesSent++;
-    else this.#outFrames++;
+    if (written === 0) this.#framesSent++;
+    else if (written !== ACCOUNTED) this.#outFrames++;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(flushConnection, this);
@@ -704,8 +710,54 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
 
   // ---- Output --------------------------------------------------------------------------------
 
-  /** Encodes a frame after the bytes already queued in this tick, growing the buffer if asked. */
+  /**
+   * Encodes a frame after the bytes already queued in this tick, growing the buffer if asked.
+   * A body at least `sendByReferenceFrom` long, from a codec that can say what its body is,
+   * is not copied: see `#encodeByReference`.
+   */
   #encode(frame: P['out']): number {
+    const codec = this.#codec;
+    const byReference = this.#host.settings.sendByReferenceFrom;
+    if (byReference > 0 && codec.bodyOf !== undefined && codec.encodeHeader !== undefined) {
+      const body = codec.bodyOf(frame);
+      if (body !== undefined && body.length >= byReference) {
+        return this.#encodeByReference(frame, body);
+      }
+    }
+    return this.#encodeInto(frame, false);
+  }
+
+  /**
+   * Queues a frame as its header (encoded into the output buffer) followed by its body as it
+   * is: the body goes to the socket in the same write batch, by reference, so a large payload
+   * is not copied into the output buffer. The frame counts as sent when its body's write does.
+   */
+  #encodeByReference(frame: P['out'], body: Uint8Array): number {
+    const header = this.#encodeInto(frame, true);
+    if (header + body.length > this.#maxFrameLength) {
+      // Nothing of it may leave: take the header back out of the output buffer.
+      this.#outEnd -= header;
+      this.#queuedBytes -= header;
+      this.#releaseEmptyOut();
+      throw new EncodeError(
+        `encoded frame length ${header + body.length} exceeds maxFrameLength ${this.#maxFrameLength}`,
+      );
+    }
+    // The header closes the current output buffer (with the frames before it); the body follows.
+    this.#seal();
+    this.#sealed.push({
+      buffer: body as Buffer,
+      bytes: body.length,
+      frames: 1,
+      borrowed: true,
+    });
+    this.#queuedBytes += body.length;
+    this.#afterQueued();
+    return ACCOUNTED;
+  }
+
+  /** Encodes the frame (or, with `header`, only its header) into the output buffer. */
+  #encodeInto(frame: P['out'], header: boolean): number {
     const codec = this.#codec;
     let size = this.#pool.bufferSize;
     for (;;) {
@@ -717,7 +769,9 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       const start = this.#outEnd;
       let written: ReturnType<typeof codec.encode>;
       try {
-        written = codec.encode(frame, out, start);
+        written = header
+          ? (codec.encodeHeader as NonNullable<typeof codec.encodeHeader>)(frame, out, start)
+          : codec.encode(frame, out, start);
       } catch (error) {
         this.#releaseEmptyOut();
         if (error instanceof EncodeError) throw error;
@@ -738,10 +792,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         }
         this.#outEnd = start + written;
         this.#queuedBytes += written;
-        if (this.#queuedBytes >= this.#host.settings.writeHighWaterMark) {
-          if (this.#limits.pauseWhenWriteBlocked) this.#pauseFor(Pause.WriteBlocked);
-          this.#checkSlowConsumer();
-        }
+        this.#afterQueued();
         return written;
       }
       if (start > 0) {
@@ -761,6 +812,14 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
   }
 
+  /** Above the high-water mark: pause reading (if this stream's role says so), check limits. */
+  #afterQueued(): void {
+    if (this.#queuedBytes >= this.#host.settings.writeHighWaterMark) {
+      if (this.#limits.pauseWhenWriteBlocked) this.#pauseFor(Pause.WriteBlocked);
+      this.#checkSlowConsumer();
+    }
+  }
+
   #releaseEmptyOut(): void {
     if (this.#out !== null && this.#outEnd === 0) {
       this.#pool.release(this.#out);
@@ -777,7 +836,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#pool.release(out);
       return;
     }
-    this.#sealed.push({ buffer: out, bytes: this.#outEnd, frames: this.#outFrames });
+    this.#sealed.push({
+      buffer: out,
+      bytes: this.#outEnd,
+      frames: this.#outFrames,
+      borrowed: false,
+    });
     this.#outEnd = 0;
     this.#outFrames = 0;
   }
@@ -813,7 +877,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#framesUnsent += write.frames;
       this.#bytesUnsent += write.bytes - sentBytes;
     }
-    this.#pool.release(write.buffer);
+    if (!write.borrowed) this.#pool.release(write.buffer);
     if (this.#host.budgeted) this.#host.shrank();
   }
 

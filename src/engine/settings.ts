@@ -64,6 +64,15 @@ export interface EngineOptions<P extends AnyProtocol> {
    */
   pauseReadingWhenWriteBlocked?: boolean;
   /**
+   * Frames whose body is at least this many bytes are sent by reference: the codec writes the
+   * header, and the body (a payload `Buffer` given to `send`) goes to the socket as it is,
+   * without a copy into the output buffer. The caller must then leave that buffer unchanged
+   * until the stream has written it (as with Node's own `socket.write`). Only codecs with
+   * `bodyOf`/`encodeHeader` (`LengthPrefixedCodec`) take part. `0` (the default) copies every
+   * frame, so a buffer may be reused as soon as `send` returns.
+   */
+  sendByReferenceFrom?: number;
+  /**
    * Idle timeouts, delivered to `onTimeout(ctx, value)` with the value given here (the stream
    * stays open; close it from `onTimeout` if that is the policy). `read`: no bytes read for
    * `ms`; `write`: no bytes written; `any`: neither. Each fires again after every further `ms`
@@ -122,6 +131,7 @@ export interface Settings {
   partialFrameTimeoutMs: number | undefined;
   firstFrameTimeoutMs: number | undefined;
   pauseReadingWhenWriteBlocked: boolean | undefined;
+  sendByReferenceFrom: number;
   allowHalfOpen: boolean;
   memoryBudget: number;
   connectTimeoutMs: number;
@@ -149,6 +159,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   partialFrameTimeoutMs: undefined,
   firstFrameTimeoutMs: undefined,
   pauseReadingWhenWriteBlocked: undefined,
+  sendByReferenceFrom: 0,
   allowHalfOpen: false,
   memoryBudget: 0,
   connectTimeoutMs: 10_000,
@@ -184,6 +195,7 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
     ['memoryBudget', 0],
     ['connectTimeoutMs', 1],
     ['closeTimeoutMs', 0],
+    ['sendByReferenceFrom', 0],
   ] as const;
   for (const [name, min] of integers) {
     const value = options[name];

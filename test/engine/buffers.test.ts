@@ -9,6 +9,7 @@ import {
   type EncodeResult,
   IncompleteFrame,
   InsufficientBuffer,
+  LengthPrefixedCodec,
   LinesCodec,
   LineTooLong,
   type Protocol,
@@ -269,4 +270,111 @@ test('a codec that discards bytes (discarded(n)) frees them at once: LinesCodec 
   // Held: the line's last byte and at most one read behind it, not the 256 KiB line.
   assert.ok(peak <= 4096 + 1024 + 1, `pooled bytes held while discarding: ${peak}`);
   assertEngineClean(engine);
+});
+
+describe('sendByReferenceFrom: large bodies go to the socket by reference', () => {
+  for (const transport of TRANSPORTS) {
+    test(`small and large frames interleaved keep their order and bytes; every frame counted over ${transport}`, async (t) => {
+      const sizes = Array.from({ length: 600 }, (_, i) =>
+        i % 7 === 0 ? 70_000 + i : i % 5 === 0 ? 2048 : i % 50,
+      );
+      const payloads = sizes.map((size, i) => Buffer.alloc(size, i & 0xff));
+      const log = new Recorder<Bytes>({
+        onReady: (ctx) => {
+          for (const payload of payloads) ctx.send(payload);
+          ctx.end();
+        },
+      });
+      const server = protocolEngine<Bytes>({
+        codec: () => new LengthPrefixedCodec(),
+        handler: log.handler,
+        sendByReferenceFrom: 2048,
+        debugBuffers: true,
+      });
+      const address = listenAddress(transport);
+      const listener = await server.listen(address);
+      t.after(() => removeSocketFile(address));
+      const received = await readAll(await rawConnect(listener.address));
+      await until(() => log.closedCount === 1, 5000, 'onClosed');
+      await server.shutdown({ deadlineMs: 1000 });
+      assert.ok(received.equals(Buffer.concat(payloads.map(u32Frame))), 'the exact byte stream');
+      const [stream] = [...log.logs.values()];
+      assert.equal(stream?.closeInfo?.framesSent, payloads.length);
+      assert.equal(stream?.closeInfo?.framesUnsent, 0);
+      assert.deepEqual(log.violations, []);
+      assertEngineClean(server);
+    });
+  }
+
+  test('a peer that resets with 12 MB queued by reference: every frame counted sent or unsent, bytes bounded, no lease left', async (t) => {
+    const frame = Buffer.alloc(256 * 1024, 7);
+    const frames = 48;
+    const log = new Recorder<Bytes>({
+      onReady: (ctx) => {
+        for (let i = 0; i < frames; i++) ctx.send(frame);
+      },
+    });
+    const server = protocolEngine<Bytes>({
+      codec: () => new LengthPrefixedCodec(),
+      handler: log.handler,
+      sendByReferenceFrom: 1024,
+      slowConsumerHardLimit: 64 * 1024 * 1024,
+      slowConsumerSoftLimit: 64 * 1024 * 1024,
+    });
+    const address = listenAddress('tcp');
+    const listener = await server.listen(address);
+    t.after(() => removeSocketFile(address));
+    const socket = await rawConnect(listener.address);
+    let read = 0;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= 1024 * 1024) {
+          socket.resetAndDestroy();
+          resolve();
+        }
+      });
+    });
+    await until(() => log.closedCount === 1, 5000, 'onClosed');
+    await server.shutdown({ deadlineMs: 1000 });
+    const info = [...log.logs.values()][0]?.closeInfo;
+    assert.ok(info !== undefined);
+    assert.equal(info.framesSent + info.framesUnsent, frames, 'every frame accounted once');
+    assert.ok(info.framesUnsent > 0, 'the reset left frames unsent');
+    assert.ok(
+      info.bytesUnsent <= frames * (frame.length + 4),
+      'bytesUnsent within what was queued',
+    );
+    assert.ok(
+      info.bytesUnsent >= info.framesUnsent * frame.length,
+      'each unsent frame counted in bytes',
+    );
+    assertEngineClean(server);
+  });
+
+  test('a frame over maxFrameLength by reference is refused whole: nothing of it is queued', async () => {
+    const stream = new MemoryStream();
+    const engine = protocolEngine<Bytes>({
+      codec: () => new LengthPrefixedCodec(),
+      handler: {
+        onReady: (ctx) => {
+          ctx.send(Buffer.from('before'));
+          assert.throws(() => ctx.send(Buffer.alloc(4096)), { code: 'MAI_ENCODE_FAILED' });
+          ctx.send(Buffer.from('after'));
+          ctx.end();
+        },
+        onFrame: () => {},
+      },
+      sendByReferenceFrom: 1024,
+      maxFrameLength: 4096,
+    });
+    engine.manage(stream);
+    stream.push(null); // the peer's end: the stream closes once our side has ended too
+    await engine.wait();
+    assert.ok(
+      stream.written.equals(Buffer.concat([u32Frame('before'), u32Frame('after')])),
+      'only the two small frames reached the stream',
+    );
+    assertEngineClean(engine);
+  });
 });
