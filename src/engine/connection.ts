@@ -1078,14 +1078,15 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       }
       next = Math.min(next, deadline);
     }
-    // While reading is paused for the stream's own back-pressure (output, handlers, budget per
-    // read), a frame cannot progress: not the peer's fault. A memory-budget pause does not stop
-    // the clock: a stream stuck on a frame too large for the budget must not hold it forever.
+    // While the engine holds reading (output back-pressure, handlers in flight, the budget per
+    // read, the memory budget), a frame cannot progress: not the peer's fault, and the clock
+    // waits. A frame too large for the memory budget cannot hold it forever for that: when no
+    // stream that holds memory may read, the heaviest reads on (with its clock running).
     if (
       limits.partialFrameMs > 0 &&
       this.#partialSince !== 0 &&
       this.#inputEnd === null &&
-      (this.#pause & ~Pause.Memory) === 0
+      this.#pause === 0
     ) {
       const deadline = this.#partialSince + limits.partialFrameMs;
       if (deadline <= now) {

@@ -321,3 +321,44 @@ test('memory budget: reading pauses on the heaviest streams and resumes when usa
   assert.ok(peak < 5 * MiB, `peak pooled bytes ${peak} stayed well under 4 frames`);
   assertEngineClean(server);
 });
+
+test('memory budget: a stream paused for memory is not closed by the partial-frame timeout meanwhile', async (t) => {
+  const frameSize = 512 * 1024;
+  const log = new Recorder<Bytes>({
+    onFrame: (ctx, frame) => void ctx.send(Buffer.from(`${frame.length}`)),
+  });
+  const server = protocolEngine<Bytes>({
+    codec: () => new U32Codec(),
+    handler: log.handler,
+    memoryBudget: MiB / 2,
+    initialBufferSize: 16 * 1024,
+    partialFrameTimeoutMs: 600,
+  });
+  const address = listenAddress('tcp');
+  const listener = await server.listen(address);
+  t.after(() => removeSocketFile(address));
+  // Eight peers each send the first half of a 512 KiB frame: together 2 MiB, four times the
+  // budget, so most streams are paused for memory. Then every peer stalls for 1.5 s (more than
+  // the timeout) before sending the rest. When the streams still reading time out, memory stays
+  // above the budget, and the paused streams stay paused (but one): their clocks must wait.
+  const frame = u32Frame(Buffer.alloc(frameSize, 3));
+  const half = frame.length / 2;
+  const sockets = await Promise.all(Array.from({ length: 8 }, () => rawConnect(listener.address)));
+  const replies = sockets.map(readAll);
+  for (const socket of sockets) socket.write(frame.subarray(0, half));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  for (const socket of sockets) socket.end(frame.subarray(half));
+  const texts = await Promise.all(replies.map(async (reply) => (await reply).toString()));
+  await until(() => log.closedCount === 8, 5000, 'every onClosed');
+  await server.shutdown({ deadlineMs: 1000 });
+  const completed = texts.filter((text) => text.endsWith(String(frameSize))).length;
+  const timedOut = [...log.logs.values()].filter(
+    (stream) => stream.closeInfo?.error?.code === 'MAI_PARTIAL_FRAME_TIMEOUT',
+  ).length;
+  // The streams that were reading stalled with their peers and timed out; those paused for
+  // memory had their clocks stopped, resumed when the others' buffers were freed, and finished.
+  assert.ok(completed >= 3, `${completed} streams paused for memory completed their frames`);
+  assert.ok(timedOut >= 1, `${timedOut} stalled streams that were reading timed out`);
+  assert.equal(completed + timedOut, 8);
+  assertEngineClean(server);
+});

@@ -74,6 +74,7 @@ export class ServerProcess {
       forgetClosed?: boolean;
       unchecked?: boolean;
       memoryBudget?: number;
+      firstFrameTimeoutMs?: number;
     } = {},
   ): Promise<ServerProcess> {
     const child = fork(serverScript, [JSON.stringify(address), JSON.stringify(options)], {

@@ -36,6 +36,8 @@ interface ServerOptions {
   unchecked?: boolean;
   /** The engine's `memoryBudget` (bytes; unset: none). */
   memoryBudget?: number;
+  /** The listener's first-frame timeout (unset: the engine's default, 10 s). */
+  firstFrameTimeoutMs?: number;
 }
 
 const address = JSON.parse(process.argv[2] ?? '{}') as Address;
@@ -104,7 +106,13 @@ const engine = protocolEngine<Frames>({
   debugBuffers: options.debugBuffers ?? false,
   ...(options.memoryBudget === undefined ? {} : { memoryBudget: options.memoryBudget }),
 });
-const listener = await engine.listen({ ...address, backlog: options.backlog ?? 4096 });
+const listener = await engine.listen({
+  ...address,
+  backlog: options.backlog ?? 4096,
+  ...(options.firstFrameTimeoutMs === undefined
+    ? {}
+    : { firstFrameTimeoutMs: options.firstFrameTimeoutMs }),
+});
 process.send?.({ address: listener.address });
 process.on('message', async (message) => {
   if (message === 'reset-loop-delay') {
