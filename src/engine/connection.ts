@@ -309,10 +309,11 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     // onReady comes first even for a stream that died before its first tick.
     if (!this.#call('onReady')) return;
     if (this.#inputEnd === null && !this.#socketClosed) {
+      // Reading starts even if onReady already queued past the high-water mark: input that
+      // arrives meanwhile pauses the socket (#onInput), and until then a peer's reset is seen
+      // by the read, which lets the engine count exactly what reached the kernel.
       if (this.#readsInto) this.#stream.resume();
       else this.#stream.on('data', this.#reader as (chunk: Buffer) => void);
-      // onReady may have paused reading already (it queued past the high-water mark).
-      if (this.#pause !== 0) this.#stream.pause();
       this.#watch();
     }
   }
@@ -395,6 +396,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     } else {
       this.#append(bytes, end);
       this.#decodeKept();
+      // Input while reading is held (a stream that started paused): keep it, read no more.
+      if (this.#pause !== 0) this.#stream.pause();
     }
     // Slowloris defence: an unfinished frame must make progress (a frame completed, or a new
     // unfinished one started) within partialFrameTimeoutMs.
