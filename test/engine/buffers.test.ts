@@ -345,9 +345,11 @@ describe('sendByReferenceFrom: large bodies go to the socket by reference', () =
       info.bytesUnsent <= frames * (frame.length + 4),
       'bytesUnsent within what was queued',
     );
+    // Every unsent frame's body is unsent bytes, but one: the body in flight at the reset may
+    // have partly reached the kernel (the frame is then unsent, only its rest counts in bytes).
     assert.ok(
-      info.bytesUnsent >= info.framesUnsent * frame.length,
-      'each unsent frame counted in bytes',
+      info.bytesUnsent >= (info.framesUnsent - 1) * frame.length,
+      `bytesUnsent ${info.bytesUnsent} covers the ${info.framesUnsent} unsent frames`,
     );
     assertEngineClean(server);
   });
