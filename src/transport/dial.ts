@@ -56,7 +56,7 @@ function attempt(
         ? connect({ ...SOCKET_OPTIONS, ...target })
         : connectTls({
             // The name the certificate must carry: the host connected to, unless tls says.
-            ...('host' in target && !isIp(target.host) ? { servername: target.host } : {}),
+            ...('host' in target && isIP(target.host) === 0 ? { servername: target.host } : {}),
             ...tls,
             ...SOCKET_OPTIONS,
             ...target,
@@ -94,8 +94,4 @@ function attempt(
       resolve(socket);
     });
   });
-}
-
-function isIp(host: string): boolean {
-  return isIP(host) !== 0;
 }

@@ -59,7 +59,7 @@ export function bindListener(
     server.on('connection', accept);
   } else {
     // A stream exists for the engine only once its handshake is done; a failed handshake is
-    // the client's problem (Node destroys the socket) and is counted, not reported per stream.
+    // counted, not reported per stream, and its socket destroyed below.
     server.on('secureConnection', accept);
     // With this listener attached, Node leaves the socket open (a handshake timeout, say).
     server.on('tlsClientError', (_error: Error, socket: Socket) => {
