@@ -158,7 +158,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   readonly #encoding: 'utf8' | 'latin1';
   readonly #slice: (this: Buffer, start: number, end: number) => string;
   readonly #write: (this: Buffer, text: string, offset: number, length: number) => number;
-  /** `indexOfByte`'s view of the last buffer searched, bounded at `#viewEnd`. */
+  /** `#indexOfLf`'s view of the last buffer searched, bounded at `#viewEnd`. */
   #view: Buffer | null = null;
   #viewOf: Buffer | null = null;
   #viewEnd = 0;
