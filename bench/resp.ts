@@ -21,7 +21,7 @@ import net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { redisServerArgs } from '../test/support/redis-server.js';
+import { freePort, redisServerArgs } from '../test/support/redis-server.js';
 import {
   human,
   machineInfo,
@@ -52,18 +52,6 @@ const PINNED = availableParallelism() >= 2 && spawnSync('taskset', ['-V']).statu
 
 function pinned(cpu: number, command: string, args: string[]): [string, string[]] {
   return PINNED ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPong(port: number, child: ChildProcess): Promise<void> {

@@ -1,3 +1,4 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -258,10 +259,8 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
   }
 
   #frame(bytes: Buffer, start: number, contentEnd: number, bytesRead: number): Decoded<Buffer> {
-    const copy = Buffer.allocUnsafe(contentEnd - start);
-    bytes.copy(copy, 0, start, contentEnd);
     const result = this.#result;
-    result.frame = copy;
+    result.frame = copyOut(bytes, start, contentEnd);
     result.bytesRead = bytesRead;
     return result;
   }

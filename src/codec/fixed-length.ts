@@ -1,3 +1,4 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { EncodeError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -58,10 +59,8 @@ export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
   decode(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
     const length = this.#length;
     if (end - start < length) return IncompleteFrame;
-    const frame = Buffer.allocUnsafe(length);
-    bytes.copy(frame, 0, start, start + length);
     const result = this.#result;
-    result.frame = frame;
+    result.frame = copyOut(bytes, start, start + length);
     result.bytesRead = length;
     return result;
   }

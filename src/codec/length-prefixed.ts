@@ -1,4 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
+import { copyOut } from '../buffer/copy-out.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -300,10 +301,8 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     const from = start + (this.#strip < 0 ? this.#headerLength : this.#strip);
     const to = start + total;
     // One allocation per frame, sized from bytes that have arrived, never from the header alone.
-    const frame = Buffer.allocUnsafe(to - from);
-    bytes.copy(frame, 0, from, to);
     const result = this.#result;
-    result.frame = frame;
+    result.frame = copyOut(bytes, from, to);
     result.bytesRead = total;
     return result;
   }

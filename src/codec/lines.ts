@@ -1,3 +1,4 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { sliceFor, writeFor } from '../buffer/text.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
@@ -359,9 +360,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   ): Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> {
     const result = this.#result;
     if (this.#buffers) {
-      const copy = Buffer.allocUnsafe(contentEnd - start);
-      bytes.copy(copy, 0, start, contentEnd);
-      result.frame = copy as LineFrame<M>;
+      result.frame = copyOut(bytes, start, contentEnd) as LineFrame<M>;
     } else {
       result.frame = this.#slice.call(bytes, start, contentEnd) as LineFrame<M>;
     }

@@ -1,3 +1,4 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -56,10 +57,8 @@ export class RawCodec implements Codec<Buffer, Uint8Array> {
   decode(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
     const length = Math.min(end - start, this.#max);
     if (length === 0) return IncompleteFrame;
-    const chunk = Buffer.allocUnsafe(length);
-    bytes.copy(chunk, 0, start, start + length);
     const result = this.#result;
-    result.frame = chunk;
+    result.frame = copyOut(bytes, start, start + length);
     result.bytesRead = length;
     return result;
   }

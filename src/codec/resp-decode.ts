@@ -1,7 +1,7 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { type Decoded, type DecodeResult, IncompleteFrame } from './codec.js';
 import {
   CR,
-  copy,
   corrupt,
   findByte,
   type HeaderValue,
@@ -300,10 +300,10 @@ export class RespDecoder {
         }
         return new RespVerbatim(
           bytes.toString('latin1', body, body + 3),
-          copy(bytes, body + 4, body + length),
+          copyOut(bytes, body + 4, body + length),
         );
       default:
-        return copy(bytes, body, body + length);
+        return copyOut(bytes, body, body + length);
     }
   }
 

@@ -117,13 +117,6 @@ function scanDigits(
   return i;
 }
 
-/** Copies bytes[from, to) out of the engine's buffer: one Buffer, from Node's pool when small. */
-export function copy(bytes: Buffer, from: number, to: number): Buffer {
-  const out = Buffer.allocUnsafe(to - from);
-  bytes.copy(out, 0, from, to);
-  return out;
-}
-
 /** First index of `byte` in bytes[from, end), or -1. Never reports a byte at or past `end`. */
 export function findByte(bytes: Buffer, byte: number, from: number, end: number): number {
   if (end - from <= 64) {

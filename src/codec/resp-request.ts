@@ -1,14 +1,6 @@
+import { copyOut } from '../buffer/copy-out.js';
 import { type Decoded, type DecodeResult, IncompleteFrame } from './codec.js';
-import {
-  CR,
-  copy,
-  corrupt,
-  findByte,
-  type HeaderValue,
-  LF,
-  readLength,
-  tooLong,
-} from './resp-header.js';
+import { CR, corrupt, findByte, type HeaderValue, LF, readLength, tooLong } from './resp-header.js';
 import { splitInlineArgs } from './resp-inline.js';
 import { RespType, type RespValue } from './resp-types.js';
 
@@ -141,7 +133,7 @@ export class RespRequestDecoder {
       if (bytes[body + length] !== CR || bytes[body + length + 1] !== LF) {
         throw corrupt(`bulk of ${length} bytes not followed by CRLF`, bytes, body + length, end);
       }
-      args.push(copy(bytes, body, body + length));
+      args.push(copyOut(bytes, body, body + length));
       this.#bulkLength = -1;
       pos += length + 2;
       remaining--;

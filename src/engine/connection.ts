@@ -122,11 +122,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #framesThisRead = 0;
   #inFlight = 0;
   #resumeScheduled = false;
-  /**
-   * What the stream calls with input: `(length, buffer)` when it reads into the engine's shared
-   * read buffer, or a `'data'` listener.
-   */
-  #reader: ((chunk: Buffer) => void) | ((length: number, buffer: Buffer) => void);
+  /** The `'data'` listener, for streams that do not read into the engine's buffer. */
+  #onData: ((chunk: Buffer) => void) | null = null;
   #readsInto = false;
 
   // Output: frames are encoded into #out[0, #outEnd); full buffers wait in #sealed; one batch at
@@ -220,12 +217,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       destroyStream.call(stream, error, callback);
     };
     // Sockets the engine made read into its one shared buffer; other streams emit 'data'.
-    const reader = (length: number, buffer: Buffer): void => this.#onInput(buffer, length);
-    this.#readsInto =
-      readBuffer !== undefined && stream instanceof Socket && readInto(stream, readBuffer, reader);
-    this.#reader = this.#readsInto
-      ? reader
-      : (chunk: Buffer): void => this.#onInput(chunk, chunk.length);
+    if (readBuffer !== undefined && stream instanceof Socket) {
+      this.#readsInto = readInto(stream, readBuffer, (length: number, buffer: Buffer): void =>
+        this.#onInput(buffer, length),
+      );
+    }
+    if (!this.#readsInto)
+      this.#onData = (chunk: Buffer): void => this.#onInput(chunk, chunk.length);
     process.nextTick(startConnection, this);
   }
 
@@ -313,7 +311,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       // arrives meanwhile pauses the socket (#onInput), and until then a peer's reset is seen
       // by the read, which lets the engine count exactly what reached the kernel.
       if (this.#readsInto) this.#stream.resume();
-      else this.#stream.on('data', this.#reader as (chunk: Buffer) => void);
+      else this.#stream.on('data', this.#onData as (chunk: Buffer) => void);
       this.#watch();
     }
   }
@@ -1180,7 +1178,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     }
     this.#disarmWatchdog();
     this.#wakeDrainWaiters(false);
-    if (!this.#readsInto) this.#stream.off('data', this.#reader as (chunk: Buffer) => void);
+    if (this.#onData !== null) this.#stream.off('data', this.#onData);
     const info: CloseInfo = {
       reason: this.#reason ?? 'remote',
       error: this.#error,

@@ -87,7 +87,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   throw lastError;
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
