@@ -73,7 +73,11 @@ export {
   DelimiterCodec,
   type DelimiterCodecOptions,
 } from './codec/delimiter.js';
-export { FixedLengthCodec, MAX_FIXED_FRAME_LENGTH } from './codec/fixed-length.js';
+export {
+  FixedLengthCodec,
+  type FixedLengthCodecOptions,
+  MAX_FIXED_FRAME_LENGTH,
+} from './codec/fixed-length.js';
 export {
   DEFAULT_MAX_LINE_LENGTH,
   LineEnding,

@@ -40,6 +40,23 @@ export interface BufferPoolStats {
 /** The byte released buffers are filled with in debug mode. */
 export const CANARY_BYTE = 0xdd;
 
+/** The memory of every engine's pooled and read buffers (see `isEngineMemory`). */
+const engineMemory = new WeakSet<ArrayBufferLike>();
+
+/** Records `buffer`'s memory as the engine's: it is reused, so never sent by reference. */
+export function markEngineMemory(buffer: Buffer): void {
+  engineMemory.add(buffer.buffer);
+}
+
+/**
+ * Whether `memory` belongs to a buffer some engine reuses (a pooled buffer, a read buffer): a
+ * borrowed frame's bytes. Such bytes are copied when sent, never written by reference, since
+ * they change as soon as the engine reuses the buffer.
+ */
+export function isEngineMemory(memory: ArrayBufferLike): boolean {
+  return engineMemory.has(memory);
+}
+
 export class BufferPool {
   readonly bufferSize: number;
   readonly maxPoolSize: number;
@@ -111,6 +128,7 @@ export class BufferPool {
     // allocUnsafeSlow: a buffer of its own, not a slice of Node's shared 8 KiB slab, so that
     // releasing it really frees (or reuses) exactly these bytes.
     const buffer = Buffer.allocUnsafeSlow(size);
+    markEngineMemory(buffer);
     if (this.debug) buffer.fill(CANARY_BYTE);
     return buffer;
   }

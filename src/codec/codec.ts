@@ -25,6 +25,17 @@ import { CodecContractError } from '../errors.js';
  * (`Buffer.from(bytes.subarray(a, b))`, `bytes.toString('utf8', a, b)`). The engine's debug mode
  * (`debugBuffers: true`) fills released buffers with a canary so a view kept too long shows up.
  *
+ * ## Borrowed frames (`borrowsInput`)
+ *
+ * A codec whose `borrowsInput` is `true` may instead return frames that are views of `bytes`
+ * (the built-in byte codecs do with `borrow: true`). The engine then promises that those bytes
+ * stay untouched until the handler's `onFrame` for that frame **returns**, and no longer: the
+ * same contract as Netty's release-after-read. A handler that keeps a frame, or uses it after an
+ * `await`, copies it first (`Buffer.from(frame)`). `send(frame)` from `onFrame` is safe: the
+ * engine copies the frame into its output buffer, and never sends its own memory by reference
+ * (`sendByReferenceFrom`). With `debugBuffers: true` the engine overwrites a borrowed frame's
+ * bytes with the canary as soon as `onFrame` returns, so a frame kept too long shows up.
+ *
  * Passing `(bytes, start, end)` rather than a fresh view per call saves an allocation per frame;
  * a codec that wants a view can take `bytes.subarray(start, end)` itself.
  *
@@ -68,6 +79,11 @@ import { CodecContractError } from '../errors.js';
 export interface Codec<In, Out = In> {
   decode(bytes: Buffer, start: number, end: number): DecodeResult<In>;
   decodeEof?(bytes: Buffer, start: number, end: number): DecodeResult<In>;
+  /**
+   * `true` when decoded frames are views of the bytes given to `decode`, valid only until
+   * `onFrame` returns (see "Borrowed frames" above). Absent or `false`: frames hold no view.
+   */
+  readonly borrowsInput?: boolean;
   encode(frame: Out, buffer: Buffer, start: number): EncodeResult;
   /**
    * Optional, with `encodeHeader`: the bytes that follow the header on the wire, unchanged, when

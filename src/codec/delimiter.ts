@@ -1,4 +1,4 @@
-import { copyOut } from '../buffer/copy-out.js';
+import { copyOut, viewOf } from '../buffer/copy-out.js';
 import { EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -52,6 +52,12 @@ export interface DelimiterCodecOptions {
    * `MAI_TRUNCATED_FRAME`, `'deliver'` delivers them as a last frame.
    */
   lastFrame?: 'error' | 'deliver';
+  /**
+   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
+   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
+   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
+   */
+  borrow?: boolean;
 }
 
 /** Above this many stale bytes after `end`, searches run on a view ending at `end`. */
@@ -98,6 +104,8 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
   /** Per delimiter: how far (relative) its search has covered; no match ends before this. */
   readonly #covered: number[];
   readonly #result: Decoded<Buffer> = { frame: Buffer.alloc(0), bytesRead: 0 };
+  /** Whether frames are views of the input (the `borrow` option). */
+  readonly borrowsInput: boolean;
 
   constructor(options: DelimiterCodecOptions) {
     const given =
@@ -121,6 +129,7 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
     this.#max = max;
     this.#keep = options.keepDelimiter === true;
     this.#deliverLast = options.lastFrame === 'deliver';
+    this.borrowsInput = options.borrow === true;
     this.#next = this.#delimiters.map(() => -1);
     this.#covered = this.#delimiters.map(() => 0);
   }
@@ -260,7 +269,9 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
 
   #frame(bytes: Buffer, start: number, contentEnd: number, bytesRead: number): Decoded<Buffer> {
     const result = this.#result;
-    result.frame = copyOut(bytes, start, contentEnd);
+    result.frame = this.borrowsInput
+      ? viewOf(bytes, start, contentEnd)
+      : copyOut(bytes, start, contentEnd);
     result.bytesRead = bytesRead;
     return result;
   }

@@ -1,4 +1,4 @@
-import { copyOut } from '../buffer/copy-out.js';
+import { copyOut, viewOf } from '../buffer/copy-out.js';
 import { EncodeError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -12,10 +12,20 @@ import {
 /** The largest `frameLength` accepted: 16 MiB, the engine's default `maxFrameLength`. */
 export const MAX_FIXED_FRAME_LENGTH = 16 * 1024 * 1024;
 
+/** Options of `FixedLengthCodec`. */
+export interface FixedLengthCodecOptions {
+  /**
+   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
+   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
+   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
+   */
+  borrow?: boolean;
+}
+
 /**
  * Frames of exactly `frameLength` bytes, one after the other, with nothing in between: sensor
  * records, fixed-size binary structs, the 48-byte NTP packet over a stream. Frames are Buffers
- * (copies). The length is also the limit: no frame is ever held past `frameLength` bytes.
+ * (copies, or views with `borrow: true`). The length is also the limit: no frame is ever held past `frameLength` bytes.
  *
  * ```text
  *  frameLength 4
@@ -36,9 +46,11 @@ export const MAX_FIXED_FRAME_LENGTH = 16 * 1024 * 1024;
  */
 export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
   readonly #length: number;
+  /** Whether frames are views of the input (the `borrow` option). */
+  readonly borrowsInput: boolean;
   readonly #result: Decoded<Buffer> = { frame: Buffer.alloc(0), bytesRead: 0 };
 
-  constructor(frameLength: number) {
+  constructor(frameLength: number, options: FixedLengthCodecOptions = {}) {
     if (
       !Number.isSafeInteger(frameLength) ||
       frameLength < 1 ||
@@ -49,6 +61,7 @@ export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
       );
     }
     this.#length = frameLength;
+    this.borrowsInput = options.borrow === true;
   }
 
   /** The size of every frame. */
@@ -60,7 +73,9 @@ export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
     const length = this.#length;
     if (end - start < length) return IncompleteFrame;
     const result = this.#result;
-    result.frame = copyOut(bytes, start, start + length);
+    result.frame = this.borrowsInput
+      ? viewOf(bytes, start, start + length)
+      : copyOut(bytes, start, start + length);
     result.bytesRead = length;
     return result;
   }

@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { copyOut } from '../buffer/copy-out.js';
+import { copyOut, viewOf } from '../buffer/copy-out.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -129,6 +129,12 @@ export interface LengthPrefixedOptions {
    * any payload byte arrives: a defence against a peer that declares 2 GiB to exhaust memory.
    */
   maxFrameLength?: number;
+  /**
+   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
+   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
+   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
+   */
+  borrow?: boolean;
 }
 
 /** Default `maxFrameLength`: 16 MiB, as the engine's. */
@@ -165,7 +171,8 @@ type EncodeMode = (typeof EncodeMode)[keyof typeof EncodeMode];
  *
  * and the decoded frame is a `Buffer` copy of the wire frame minus its first
  * `initialBytesToStrip` bytes (by default the header, so the frame is the payload). Decoded
- * frames never share memory with the engine's buffers, so handlers may keep them.
+ * frames never share memory with the engine's buffers, so handlers may keep them; with
+ * `borrow: true` they are views instead, valid until `onFrame` returns.
  *
  * Encoding: with `lengthFieldOffset` 0 and the default strip, `encode(payload)` writes the length
  * field then the payload. With `initialBytesToStrip: 0`, the frame is a whole wire frame: the
@@ -212,6 +219,8 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
   /** Largest value the length field may hold (2^(8 width) - 1, or 2^53 - 1). */
   readonly #maxValue: number;
   readonly #encodeMode: EncodeMode;
+  /** Whether frames are views of the input (the `borrow` option). */
+  readonly borrowsInput: boolean;
   /** Size of the header read by the last `#frameLength` call (varint headers vary). */
   #headerLength = 0;
   /** Value of the varint read by the last `#readVarint` call. */
@@ -262,6 +271,7 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     this.#little = byteOrder === 'little';
     this.#adjustment = adjustment;
     this.#includesHeader = options.lengthIncludesHeader ?? false;
+    this.borrowsInput = options.borrow === true;
     this.#maxValue =
       field === 'varint' || field === 8 ? Number.MAX_SAFE_INTEGER : 2 ** (8 * field) - 1;
 
@@ -302,7 +312,7 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     const to = start + total;
     // One allocation per frame, sized from bytes that have arrived, never from the header alone.
     const result = this.#result;
-    result.frame = copyOut(bytes, from, to);
+    result.frame = this.borrowsInput ? viewOf(bytes, from, to) : copyOut(bytes, from, to);
     result.bytesRead = total;
     return result;
   }

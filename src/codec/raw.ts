@@ -1,4 +1,4 @@
-import { copyOut } from '../buffer/copy-out.js';
+import { copyOut, viewOf } from '../buffer/copy-out.js';
 import { InvalidOptionError } from '../errors.js';
 import {
   type Codec,
@@ -20,6 +20,12 @@ export interface RawCodecOptions {
    * error limit: raw bytes have no frame that could be too long.
    */
   maxChunkLength?: number;
+  /**
+   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
+   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
+   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
+   */
+  borrow?: boolean;
 }
 
 /**
@@ -44,6 +50,8 @@ export interface RawCodecOptions {
  */
 export class RawCodec implements Codec<Buffer, Uint8Array> {
   readonly #max: number;
+  /** Whether frames are views of the input (the `borrow` option). */
+  readonly borrowsInput: boolean;
   readonly #result: Decoded<Buffer> = { frame: Buffer.alloc(0), bytesRead: 0 };
 
   constructor(options: RawCodecOptions = {}) {
@@ -52,13 +60,16 @@ export class RawCodec implements Codec<Buffer, Uint8Array> {
       throw new InvalidOptionError(`maxChunkLength must be a positive integer, got ${max}`);
     }
     this.#max = max;
+    this.borrowsInput = options.borrow === true;
   }
 
   decode(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
     const length = Math.min(end - start, this.#max);
     if (length === 0) return IncompleteFrame;
     const result = this.#result;
-    result.frame = copyOut(bytes, start, start + length);
+    result.frame = this.borrowsInput
+      ? viewOf(bytes, start, start + length)
+      : copyOut(bytes, start, start + length);
     result.bytesRead = length;
     return result;
   }

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type BufferPool, CANARY_BYTE } from '../buffer/buffer-pool.js';
+import { type BufferPool, CANARY_BYTE, isEngineMemory } from '../buffer/buffer-pool.js';
 import {
   type Codec,
   checkBytesRead,
@@ -111,6 +111,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   readonly #maxFrameLength: number;
   readonly #maxFramesPerTick: number;
   readonly #debug: boolean;
+  /** The codec's frames are views of the input, valid until onFrame returns (borrowsInput). */
+  readonly #borrowing: boolean;
 
   // Input: unconsumed bytes live in #in[#inStart, #inEnd) only while there are any.
   #in: Buffer | null = null;
@@ -125,6 +127,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   /** The `'data'` listener, for streams that do not read into the engine's buffer. */
   #onData: ((chunk: Buffer) => void) | null = null;
   #readsInto = false;
+  /** A decode loop is running: a resume inside a handler must not start a second one. */
+  #decoding = false;
+  /** A borrowed frame of #in is with onFrame: releasing #in waits until it returns. */
+  #lending = false;
+  /** The input buffer released while lent, given back to the pool when onFrame returns. */
+  #lentInput: Buffer | null = null;
 
   // Output: frames are encoded into #out[0, #outEnd); full buffers wait in #sealed; one batch at
   // a time is handed to the stream (#writing) until its callback. Keeping a single batch in
@@ -202,6 +210,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#maxFrameLength = host.settings.maxFrameLength;
     this.#maxFramesPerTick = host.settings.maxFramesPerTick;
     this.#debug = host.settings.debugBuffers;
+    this.#borrowing = codec.borrowsInput === true;
     this.session = session;
     const socket = stream as Partial<Socket>;
     // Unix sockets have no address of their own in Node: the engine knows the path.
@@ -414,6 +423,13 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
    * or the input stops. Returns where it stopped.
    */
   #decodeLoop(bytes: Buffer, start: number, end: number): number {
+    this.#decoding = true;
+    const stop = this.#decodeFrames(bytes, start, end);
+    this.#decoding = false;
+    return stop;
+  }
+
+  #decodeFrames(bytes: Buffer, start: number, end: number): number {
     const codec = this.#codec;
     while (start < end && this.#pause === 0 && this.#inputEnd !== 'stopped') {
       if (this.#framesThisRead >= this.#maxFramesPerTick) {
@@ -444,6 +460,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         this.#fail(new FrameTooLongError(bytesRead, this.#maxFrameLength));
         return start;
       }
+      if (this.#borrowing) {
+        const frame = result.frame;
+        start += bytesRead;
+        if ((frame as unknown) !== Discarded) this.#lend(frame, bytes, start - bytesRead, start);
+        continue;
+      }
       if (this.#debug) {
         if (keepsView(result.frame, bytes.buffer, 3)) {
           this.#fail(
@@ -461,6 +483,25 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       if ((frame as unknown) !== Discarded) this.#deliver(frame);
     }
     return start;
+  }
+
+  /**
+   * Delivers a frame that views `bytes[from, to)` (a borrowing codec): the bytes stay untouched
+   * until onFrame returns, even if the stream closes meanwhile; in debug mode they are then
+   * overwritten with the canary, so a frame kept past onFrame shows it.
+   */
+  #lend(frame: P['in'], bytes: Buffer, from: number, to: number): void {
+    this.#lending = true;
+    this.#deliver(frame);
+    this.#lending = false;
+    const lent = this.#lentInput;
+    if (lent !== null) {
+      this.#lentInput = null;
+      this.#pool.release(lent);
+      if (this.#host.budgeted) this.#host.shrank();
+    } else if (this.#debug) {
+      bytes.fill(CANARY_BYTE, from, to);
+    }
   }
 
   #deliver(frame: P['in']): void {
@@ -541,6 +582,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #decodeKept(): void {
     const kept = this.#in;
     if (kept === null || this.#pause !== 0 || this.#inputEnd === 'stopped') return;
+    // A handler that paused and resumed this stream from onFrame: the running loop goes on.
+    if (this.#decoding) return;
     const stop = this.#decodeLoop(kept, this.#inStart, this.#inEnd);
     if (this.#in !== kept) return; // the input stopped during the loop and released it
     this.#inStart = stop;
@@ -548,8 +591,10 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   #releaseInput(): void {
-    if (this.#in === null) return;
-    this.#pool.release(this.#in);
+    const input = this.#in;
+    if (input === null) return;
+    if (this.#lending) this.#lentInput = input;
+    else this.#pool.release(input);
     this.#in = null;
     this.#inStart = 0;
     this.#inEnd = 0;
@@ -599,9 +644,12 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
         }
         start += bytesRead;
         const frame = result.frame;
-        if ((frame as unknown) !== Discarded) this.#deliver(frame);
+        if ((frame as unknown) === Discarded) continue;
+        if (this.#borrowing) this.#lend(frame, bytes, start - bytesRead, start);
+        else this.#deliver(frame);
       }
     }
+    if (this.#in !== bytes) return; // the stream stopped from a handler and released the input
     this.#inStart = start;
     if (start === end) {
       this.#releaseInput();
@@ -721,7 +769,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     const byReference = this.#host.settings.sendByReferenceFrom;
     if (byReference > 0 && codec.bodyOf !== undefined && codec.encodeHeader !== undefined) {
       const body = codec.bodyOf(frame);
-      if (body !== undefined && body.length >= byReference) {
+      // A borrowed frame's bytes are the engine's own, about to be reused: those are copied.
+      if (body !== undefined && body.length >= byReference && !isEngineMemory(body.buffer)) {
         return this.#encodeByReference(frame, body);
       }
     }

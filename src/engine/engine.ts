@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { BufferPool, type BufferPoolStats } from '../buffer/buffer-pool.js';
+import { BufferPool, type BufferPoolStats, markEngineMemory } from '../buffer/buffer-pool.js';
 import { asMaiError, BroadcastError, ConnectionError, ErrorCode, MaiError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { dial } from '../transport/dial.js';
@@ -368,7 +368,10 @@ export class ProtocolEngine<P extends AnyProtocol> {
     const token = this.#nextToken++ as Token;
     // One read buffer serves every socket the engine made: reads run one at a time, and each
     // connection copies out what it keeps before its read callback returns.
-    if (ownSocket) this.#readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+    if (ownSocket && this.#readBuffer === null) {
+      this.#readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+      markEngineMemory(this.#readBuffer);
+    }
     const connection = new Connection(
       this.#host,
       stream,

@@ -39,7 +39,10 @@ const LEADING_SLACK = 3;
  *
  * Two checks the engine only does in debug mode are always on here: bytes handed to the codec
  * are surrounded by canary bytes, and once consumed they are overwritten with canary bytes, so
- * a frame that kept a view of the input instead of copying it shows up as corrupted.
+ * a frame that kept a view of the input instead of copying it shows up as corrupted. A
+ * borrowing codec's frames (`borrowsInput`) are views by design: their bytes are overwritten
+ * when `deliver` returns, as the engine's promise to them ends when `onFrame` returns, and
+ * `decodeChunks` keeps copies of them.
  *
  * | state   | push(chunk)                | end()                          |
  * |---------|----------------------------|--------------------------------|
@@ -151,10 +154,8 @@ export class StreamDecoder<In> {
           this.#fail(invalid);
           return this.#error;
         }
-        const frame = result.frame;
         start += bytesRead;
-        this.#consume(start);
-        if ((frame as unknown) !== Discarded) deliver(frame);
+        this.#take(result.frame, start, deliver);
       }
     }
     if (start < end && !this.#stopped) this.#fail(new TruncatedFrameError(end - start));
@@ -164,6 +165,18 @@ export class StreamDecoder<In> {
   #fail(error: MaiError): void {
     this.#error = error;
     this.#errorAfterBytes = this.#bytesFed;
+  }
+
+  /**
+   * Consumes the bytes up to `to` and delivers their frame. A copied frame's bytes are
+   * overwritten first; a borrowed frame's (`borrowsInput`) only once `deliver` has returned,
+   * the moment the engine's promise to it ends.
+   */
+  #take(frame: In, to: number, deliver: (frame: In) => void): void {
+    const borrowed = this.#codec.borrowsInput === true;
+    if (!borrowed) this.#consume(to);
+    if ((frame as unknown) !== Discarded) deliver(frame);
+    if (borrowed) this.#consume(to);
   }
 
   /** Marks bytes up to `to` consumed and overwrites them, so kept views of them show up. */
@@ -223,10 +236,8 @@ export class StreamDecoder<In> {
         return;
       }
       // Read the (possibly reused) result before anything else runs.
-      const frame = result.frame;
       start += bytesRead;
-      this.#consume(start);
-      if ((frame as unknown) !== Discarded) deliver(frame);
+      this.#take(result.frame, start, deliver);
     }
   }
 }
@@ -269,8 +280,10 @@ export function decodeChunks<In>(
 ): DecodeChunksResult<In> {
   const decoder = new StreamDecoder<In>(codec, options);
   const frames: In[] = [];
+  // Borrowed frames are valid only during delivery: the ones kept here are copies.
+  const borrowed = codec.borrowsInput === true;
   const deliver = (frame: In): void => {
-    frames.push(frame);
+    frames.push(borrowed && frame instanceof Uint8Array ? (Buffer.from(frame) as In) : frame);
   };
   for (const chunk of chunks) {
     if (decoder.push(chunk, deliver) !== undefined) break;

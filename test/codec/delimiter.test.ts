@@ -96,42 +96,44 @@ describe('DelimiterCodec', () => {
     });
   });
 
-  test('multi-byte delimiter, kept in the frame, last frame delivered: conformance', async () => {
-    await assertCodecConformance<Buffer, Uint8Array>({
-      name: 'delimiter END kept',
-      codec: () =>
-        new DelimiterCodec({
-          delimiters: 'END',
-          keepDelimiter: true,
-          lastFrame: 'deliver',
-          maxLength: 6,
-        }),
-      cases: [
-        { name: 'two frames', bytes: b('xxENDyEND'), frames: [b('xxEND'), b('yEND')] },
-        {
-          name: 'overlapping start',
-          bytes: b('EENDND'),
-          frames: [b('EEND')],
-          eof: { frames: [b('ND')] },
+  for (const borrow of [false, true]) {
+    test(`multi-byte delimiter, kept in the frame, last frame delivered${borrow ? ', borrowed frames' : ''}: conformance`, async () => {
+      await assertCodecConformance<Buffer, Uint8Array>({
+        name: `delimiter END kept${borrow ? ' borrowed' : ''}`,
+        codec: () =>
+          new DelimiterCodec({
+            delimiters: 'END',
+            keepDelimiter: true,
+            lastFrame: 'deliver',
+            maxLength: 6,
+            borrow,
+          }),
+        cases: [
+          { name: 'two frames', bytes: b('xxENDyEND'), frames: [b('xxEND'), b('yEND')] },
+          {
+            name: 'overlapping start',
+            bytes: b('EENDND'),
+            frames: [b('EEND')],
+            eof: { frames: [b('ND')] },
+          },
+          {
+            name: 'partial delimiter at EOF',
+            bytes: b('aEN'),
+            frames: [],
+            eof: { frames: [b('aEN')] },
+          },
+          { name: 'empty', bytes: b('END'), frames: [b('END')] },
+          { name: 'too long', bytes: b(`${x(7)}END`), frames: [], error: 'MAI_FRAME_TOO_LONG' },
+        ],
+        limits: [{ name: 'content', atMax: b(`${x(6)}END`), overMax: b(`${x(7)}END`) }],
+        roundTrip: {
+          arbitrary: frame([0x45, 0x4e, 0x44, 0x61]),
+          expected: (out) => Buffer.concat([out, b('END')]),
+          runs,
         },
-        {
-          name: 'partial delimiter at EOF',
-          bytes: b('aEN'),
-          frames: [],
-          eof: { frames: [b('aEN')] },
-        },
-        { name: 'empty', bytes: b('END'), frames: [b('END')] },
-        { name: 'too long', bytes: b(`${x(7)}END`), frames: [], error: 'MAI_FRAME_TOO_LONG' },
-      ],
-      limits: [{ name: 'content', atMax: b(`${x(6)}END`), overMax: b(`${x(7)}END`) }],
-      roundTrip: {
-        arbitrary: frame([0x45, 0x4e, 0x44, 0x61]),
-        expected: (out) => Buffer.concat([out, b('END')]),
-        runs,
-      },
+      });
     });
-  });
-
+  }
   test('default limit is 64 KiB, byte by byte', () => {
     const codec = () => new DelimiterCodec({ delimiters: '\0' });
     const bytewise = (bytes: Buffer): Buffer[] => Array.from(bytes, (byte) => Buffer.of(byte));

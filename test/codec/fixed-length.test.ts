@@ -9,45 +9,47 @@ const runs = PROPERTY_RUNS;
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
 
 describe('FixedLengthCodec', () => {
-  test('conformance', async () => {
-    const started = performance.now();
-    await assertCodecConformance<Buffer, Uint8Array>({
-      name: 'fixed-length 4',
-      codec: () => new FixedLengthCodec(4),
-      cases: [
-        { name: 'two frames', bytes: b('abcdefgh'), frames: [b('abcd'), b('efgh')] },
-        {
-          name: 'binary, NUL and 0xff',
-          bytes: Buffer.from([0, 0xff, 0x0a, 0x0d]),
-          frames: [Buffer.from([0, 0xff, 0x0a, 0x0d])],
+  for (const borrow of [false, true]) {
+    test(`conformance${borrow ? ', borrowed frames' : ''}`, async () => {
+      const started = performance.now();
+      await assertCodecConformance<Buffer, Uint8Array>({
+        name: `fixed-length 4${borrow ? ' borrowed' : ''}`,
+        codec: () => new FixedLengthCodec(4, { borrow }),
+        cases: [
+          { name: 'two frames', bytes: b('abcdefgh'), frames: [b('abcd'), b('efgh')] },
+          {
+            name: 'binary, NUL and 0xff',
+            bytes: Buffer.from([0, 0xff, 0x0a, 0x0d]),
+            frames: [Buffer.from([0, 0xff, 0x0a, 0x0d])],
+          },
+          {
+            name: 'a multi-byte UTF-8 character split between frames',
+            bytes: Buffer.from('ab✓de', 'utf8'), // ✓ is 3 bytes: frame 1 ends inside it
+            frames: [Buffer.from('ab✓de', 'utf8').subarray(0, 4)],
+            eof: { error: 'MAI_TRUNCATED_FRAME' },
+          },
+          {
+            name: 'partial frame',
+            bytes: b('abcdef'),
+            frames: [b('abcd')],
+            eof: { error: 'MAI_TRUNCATED_FRAME' },
+          },
+          { name: 'nothing', bytes: Buffer.alloc(0), frames: [] },
+        ],
+        roundTrip: {
+          arbitrary: fc.oneof(
+            fc.uint8Array({ minLength: 4, maxLength: 4 }),
+            fc.uint8Array({ maxLength: 6 }),
+          ),
+          expected: (out) => Buffer.from(out),
+          runs,
         },
-        {
-          name: 'a multi-byte UTF-8 character split between frames',
-          bytes: Buffer.from('ab✓de', 'utf8'), // ✓ is 3 bytes: frame 1 ends inside it
-          frames: [Buffer.from('ab✓de', 'utf8').subarray(0, 4)],
-          eof: { error: 'MAI_TRUNCATED_FRAME' },
-        },
-        {
-          name: 'partial frame',
-          bytes: b('abcdef'),
-          frames: [b('abcd')],
-          eof: { error: 'MAI_TRUNCATED_FRAME' },
-        },
-        { name: 'nothing', bytes: Buffer.alloc(0), frames: [] },
-      ],
-      roundTrip: {
-        arbitrary: fc.oneof(
-          fc.uint8Array({ minLength: 4, maxLength: 4 }),
-          fc.uint8Array({ maxLength: 6 }),
-        ),
-        expected: (out) => Buffer.from(out),
-        runs,
-      },
+      });
+      console.log(
+        `fixed-length conformance: ${(performance.now() - started).toFixed(0)} ms (${runs} runs)`,
+      );
     });
-    console.log(
-      `fixed-length conformance: ${(performance.now() - started).toFixed(0)} ms (${runs} runs)`,
-    );
-  });
+  }
 
   test('encode takes exactly frameLength bytes; options are checked', () => {
     const codec = new FixedLengthCodec(3);
