@@ -322,6 +322,17 @@ const MAI_SPECS: readonly MaiSpec[] = [
     frame: (payload) => payload,
   },
   {
+    id: 'lp-varint-borrow',
+    title: "mai LengthPrefixedCodec (lengthFieldLength: 'varint', borrow: true)",
+    file: 'length-prefixed',
+    exportName: 'LengthPrefixedCodec',
+    format: Format.Varint,
+    family: 'length-prefixed (varint)',
+    make: (ctor) =>
+      build(ctor, { lengthFieldLength: 'varint', maxFrameLength: 4 * MiB, borrow: true }),
+    frame: (payload) => payload,
+  },
+  {
     id: 'lines',
     title: 'mai LinesCodec (strings, utf8)',
     file: 'lines',
@@ -827,6 +838,8 @@ function computeRatios(results: readonly CaseResult[]): Ratio[] {
   const pairs: [string, string][] = [
     ['lp-varint', 'it-lp'],
     ['lp-varint', 'lps'],
+    ['lp-varint-borrow', 'it-lp'],
+    ['lp-varint-borrow', 'lps'],
     ['lp-u32', 'it-lp'],
     ['lp-u32', 'lps'],
     ['lines', 'split2'],

@@ -72,7 +72,9 @@ const SOURCE = sourceState(ROOT);
 /** Pause before repeating a contended run: bursts of other work (a test suite) often pass. */
 const RETRY_PAUSE_MS = 3000;
 
-const SERVERS = ['mai', 'hand', 'naive', 'split2', 'raw', 'c-echo'] as const;
+const SERVERS = ['mai', 'mai-borrow', 'hand', 'naive', 'split2', 'raw', 'c-echo'] as const;
+/** The servers that are mai: each is compared with every baseline. */
+const MAI_SERVERS: readonly ServerName[] = ['mai', 'mai-borrow'];
 type ServerName = (typeof SERVERS)[number];
 
 /** The framing of a scenario (the servers' `Wire`). */
@@ -84,6 +86,8 @@ function serverTitle(server: ServerName, wire: Wire): string {
       return wire === 'lines'
         ? 'mai (protocolEngine + LinesCodec)'
         : 'mai (protocolEngine + length-prefixed codec)';
+    case 'mai-borrow':
+      return 'mai, borrowed frames (LengthPrefixedCodec({ borrow: true }))';
     case 'hand':
       return 'hand-written (offsets, batched writes)';
     case 'naive':
@@ -97,7 +101,14 @@ function serverTitle(server: ServerName, wire: Wire): string {
   }
 }
 
-const LENGTH_PREFIXED_LINEUP: readonly ServerName[] = ['mai', 'hand', 'naive', 'raw', 'c-echo'];
+const LENGTH_PREFIXED_LINEUP: readonly ServerName[] = [
+  'mai',
+  'mai-borrow',
+  'hand',
+  'naive',
+  'raw',
+  'c-echo',
+];
 
 interface Scenario {
   readonly id: string;
@@ -178,7 +189,7 @@ const SCENARIOS: readonly Scenario[] = [
     inflight: 128,
     latency: false,
     wire: 'length-prefixed',
-    lineup: ['mai', 'hand'],
+    lineup: ['mai', 'mai-borrow', 'hand'],
     gc: true,
   },
 ];
@@ -582,25 +593,29 @@ function summarizeServer(
   };
 }
 
+/** Each mai server against every other server (the other mai one included), from medians. */
 function ratiosOf(scenario: Scenario, servers: readonly ServerSummary[]): Record<string, number> {
-  const mai = servers.find((s) => s.server === 'mai');
   const ratios: Record<string, number> = {};
-  if (mai === undefined) return ratios;
-  for (const other of servers) {
-    if (other.server === 'mai' || other.server === 'c-echo') continue;
-    if (scenario.latency) {
-      ratios[`p50 mai/${other.server}`] =
-        (mai.p50us?.median ?? Number.NaN) / (other.p50us?.median ?? Number.NaN);
-      ratios[`p99 mai/${other.server}`] =
-        (mai.p99us?.median ?? Number.NaN) / (other.p99us?.median ?? Number.NaN);
-    } else if (scenario.gc) {
-      ratios[`bytes/frame mai/${other.server}`] =
-        (mai.gc?.bytesPerFrame.median ?? Number.NaN) /
-        (other.gc?.bytesPerFrame.median ?? Number.NaN);
-    } else {
-      ratios[`mai/${other.server}`] = mai.framesPerSec.median / other.framesPerSec.median;
-      ratios[`per CPU-s mai/${other.server}`] =
-        mai.framesPerCpuSecond.median / other.framesPerCpuSecond.median;
+  for (const mai of servers) {
+    if (!MAI_SERVERS.includes(mai.server)) continue;
+    const name = mai.server;
+    for (const other of servers) {
+      if (other.server === name || other.server === 'c-echo') continue;
+      if (name === 'mai' && other.server === 'mai-borrow') continue; // said once, the other way
+      if (scenario.latency) {
+        ratios[`p50 ${name}/${other.server}`] =
+          (mai.p50us?.median ?? Number.NaN) / (other.p50us?.median ?? Number.NaN);
+        ratios[`p99 ${name}/${other.server}`] =
+          (mai.p99us?.median ?? Number.NaN) / (other.p99us?.median ?? Number.NaN);
+      } else if (scenario.gc) {
+        ratios[`bytes/frame ${name}/${other.server}`] =
+          (mai.gc?.bytesPerFrame.median ?? Number.NaN) /
+          (other.gc?.bytesPerFrame.median ?? Number.NaN);
+      } else {
+        ratios[`${name}/${other.server}`] = mai.framesPerSec.median / other.framesPerSec.median;
+        ratios[`per CPU-s ${name}/${other.server}`] =
+          mai.framesPerCpuSecond.median / other.framesPerCpuSecond.median;
+      }
     }
   }
   return ratios;
@@ -693,7 +708,7 @@ function markdown(
   when: string,
 ): string {
   const codecs = [
-    ...new Set(results.flatMap((r) => r.servers.filter((s) => s.server === 'mai'))),
+    ...new Set(results.flatMap((r) => r.servers.filter((s) => MAI_SERVERS.includes(s.server)))),
   ].map((s) => s.codec);
   const parts: string[] = [
     '# Echo benchmark (E1–E5, M2)',

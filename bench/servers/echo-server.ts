@@ -1,7 +1,7 @@
 /**
  * The echo servers of bench/echo.ts, one per child process:
  *
- *   node build/bench/servers/echo-server.js <mai|hand|naive|raw|split2> <maxSeconds>
+ *   node build/bench/servers/echo-server.js <mai|mai-borrow|hand|naive|raw|split2> <maxSeconds>
  *                                           <length-prefixed|lines> [gc]
  *
  * Each listens on 127.0.0.1 (port chosen by the system), tells its parent the port over the IPC
@@ -12,7 +12,7 @@
  *
  * Wire formats (`raw` echoes bytes without looking at them, so it serves both):
  *
- *   length-prefixed (mai, hand, naive)           lines (mai with LinesCodec, split2)
+ *   length-prefixed (mai, mai-borrow, hand, naive)   lines (mai with LinesCodec, split2)
  *   +----------------+--------------------+      +----------------------+----+
  *   | length: u32 BE | payload (length B) |      | line (UTF-8, no LF)  | \n |
  *   +----------------+--------------------+      +----------------------+----+
@@ -20,11 +20,19 @@
 import { createServer, type Socket } from 'node:net';
 import v8 from 'node:v8';
 import split2 from 'split2';
-import { type CodecFactory, LinesCodec, type Protocol, protocolEngine } from '../../src/index.js';
+import {
+  type CodecFactory,
+  LengthPrefixedCodec,
+  LinesCodec,
+  type Protocol,
+  protocolEngine,
+} from '../../src/index.js';
 import { lengthPrefixedCodec } from '../support/mai-codecs.js';
 
 const ServerKind = {
   Mai: 'mai',
+  /** mai with `LengthPrefixedCodec({ borrow: true })`: frames view the input (no copy out). */
+  MaiBorrow: 'mai-borrow',
   Hand: 'hand',
   Naive: 'naive',
   Raw: 'raw',
@@ -282,11 +290,17 @@ async function listenEcho<F>(codec: CodecFactory<F, F>): Promise<number> {
   return address.port;
 }
 
-async function startMai(wire: Wire): Promise<{ port: number; codec: string }> {
+async function startMai(wire: Wire, borrow: boolean): Promise<{ port: number; codec: string }> {
   if (wire === Wire.Lines) {
     return {
       port: await listenEcho<string>(() => new LinesCodec()),
       codec: 'src/codec/lines.ts LinesCodec (defaults: lenient line ends, UTF-8 strings)',
+    };
+  }
+  if (borrow) {
+    return {
+      port: await listenEcho(() => new LengthPrefixedCodec({ borrow: true })),
+      codec: 'src/codec/length-prefixed.ts LengthPrefixedCodec({ borrow: true })',
     };
   }
   const codec = await lengthPrefixedCodec();
@@ -296,20 +310,23 @@ async function startMai(wire: Wire): Promise<{ port: number; codec: string }> {
 /** The wire formats each server speaks. */
 const SPEAKS: Record<ServerKind, readonly Wire[]> = {
   mai: [Wire.LengthPrefixed, Wire.Lines],
+  'mai-borrow': [Wire.LengthPrefixed],
   hand: [Wire.LengthPrefixed],
   naive: [Wire.LengthPrefixed],
   raw: [Wire.LengthPrefixed, Wire.Lines],
   split2: [Wire.Lines],
 };
 
-const PLAIN_SERVERS: Record<Exclude<ServerKind, 'mai'>, (socket: Socket) => void> = {
+const PLAIN_SERVERS: Record<Exclude<ServerKind, 'mai' | 'mai-borrow'>, (socket: Socket) => void> = {
   hand: handWritten,
   naive,
   raw,
   split2: split2Lines,
 };
 
-function startPlain(kind: Exclude<ServerKind, 'mai'>): Promise<{ port: number; codec: string }> {
+function startPlain(
+  kind: Exclude<ServerKind, 'mai' | 'mai-borrow'>,
+): Promise<{ port: number; codec: string }> {
   const serve = PLAIN_SERVERS[kind];
   const server = createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => socket.destroy());
@@ -393,7 +410,7 @@ async function main(): Promise<void> {
     typeof process.send !== 'function'
   ) {
     console.error(
-      'usage: fork echo-server.js <mai|hand|naive|raw|split2> <maxSeconds> <length-prefixed|lines> [gc]',
+      'usage: fork echo-server.js <mai|mai-borrow|hand|naive|raw|split2> <maxSeconds> <length-prefixed|lines> [gc]',
     );
     process.exit(1);
   }
@@ -427,7 +444,10 @@ async function main(): Promise<void> {
       setImmediate(() => process.exit(0));
     }
   });
-  const { port, codec } = kind === ServerKind.Mai ? await startMai(wire) : await startPlain(kind);
+  const { port, codec } =
+    kind === ServerKind.Mai || kind === ServerKind.MaiBorrow
+      ? await startMai(wire, kind === ServerKind.MaiBorrow)
+      : await startPlain(kind);
   send({ type: 'listening', port, codec });
 }
 

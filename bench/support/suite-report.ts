@@ -16,6 +16,7 @@ import {
 import { boundText, targetFor } from './targets.js';
 const SERVER_COLUMNS = [
   ['mai', 'mai'],
+  ['mai-borrow', 'mai, borrowed frames'],
   ['hand', 'hand-written'],
   ['naive', 'naive'],
   ['split2', 'split2'],
@@ -218,6 +219,7 @@ function markdown(results: SuiteResults, chartFile: string): string {
 
 const SERIES: readonly Series[] = [
   { id: 'mai', name: 'mai', color: '#e8590c' },
+  { id: 'mai-borrow', name: 'mai, borrowed frames', color: '#ffa94d' },
   { id: 'hand', name: 'hand-written', color: '#1971c2' },
   { id: 'naive', name: 'naive', color: '#adb5bd' },
   { id: 'split2', name: 'split2', color: '#7048e8' },
@@ -255,7 +257,9 @@ function chartPanels(scenarios: readonly SuiteScenario[]): Panel[] {
   for (const s of scenarios.filter((x) => x.id.startsWith('E'))) {
     const lines = s.id === 'E5';
     const reference = lines ? 'split2' : 'hand';
-    const servers = lines ? ['mai', 'split2', 'raw'] : ['mai', 'hand', 'naive', 'raw'];
+    const servers = lines
+      ? ['mai', 'split2', 'raw']
+      : ['mai', 'mai-borrow', 'hand', 'naive', 'raw'];
     const latency = s.id === 'E4';
     const figures = latency ? (s.more['round trips/s'] ?? []) : s.servers;
     const size = lines ? `${s.title.match(/\d+ B/)?.[0] ?? ''} lines` : /^[^,]*/.exec(s.title)?.[0];
@@ -321,12 +325,17 @@ function chartPanels(scenarios: readonly SuiteScenario[]): Panel[] {
     memory.push({
       title: 'M2 · allocation',
       subtitle: 'V8 heap bytes per frame (E1)',
-      bars: bars(m2.servers, ['mai', 'hand'], 'hand', whole),
+      bars: bars(m2.servers, ['mai', 'mai-borrow', 'hand'], 'hand', whole),
     });
     memory.push({
       title: 'M2 · collections',
       subtitle: 'scavenges per M frames',
-      bars: bars(m2.more['scavenges per M frames'] ?? [], ['mai', 'hand'], 'hand', whole),
+      bars: bars(
+        m2.more['scavenges per M frames'] ?? [],
+        ['mai', 'mai-borrow', 'hand'],
+        'hand',
+        whole,
+      ),
     });
   }
   if (memory.length > 0) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import {
   CANARY_BYTE,
   type Codec,
@@ -134,6 +135,25 @@ for (const transport of TRANSPORTS) {
 }
 
 describe('borrowing codecs', () => {
+  test('a borrowed frame is a Buffer in every way a handler can tell', () => {
+    const input = Buffer.from('....hello world');
+    const result = new FixedLengthCodec(5, { borrow: true }).decode(input, 4, input.length);
+    assert.ok(result !== undefined && typeof result === 'object');
+    const frame = result.frame;
+    assert.ok(Buffer.isBuffer(frame));
+    assert.ok(frame instanceof Buffer);
+    assert.equal(frame.constructor, Buffer);
+    assert.equal(frame.toString(), 'hello');
+    assert.equal(frame.readUInt8(0), 0x68);
+    assert.ok(frame.equals(Buffer.from('hello')));
+    assert.ok(Buffer.isBuffer(frame.subarray(1, 3)));
+    assert.equal(frame.subarray(1, 3).toString(), 'el');
+    assert.equal(inspect(frame), '<Buffer 68 65 6c 6c 6f>');
+    assert.deepEqual(JSON.parse(JSON.stringify(frame)), { type: 'Buffer', data: [...frame] });
+    input[4] = 0x48; // a view: the input's bytes are the frame's
+    assert.equal(frame.toString(), 'Hello');
+  });
+
   const cases: { name: string; codec: () => Codec<Buffer, Uint8Array>; wire: Buffer }[] = [
     {
       name: 'LengthPrefixedCodec',
