@@ -80,6 +80,14 @@ export interface Codec<In, Out = In> {
   decode(bytes: Buffer, start: number, end: number): DecodeResult<In>;
   decodeEof?(bytes: Buffer, start: number, end: number): DecodeResult<In>;
   /**
+   * Optional, a hint: the wire size of the frame that starts at `start`, when the bytes so far
+   * (`bytes[start, end)`, the beginning of an unfinished frame) tell it, else -1. When a frame
+   * began in an earlier read, the engine then copies just the rest of it next to the kept bytes,
+   * and decodes what follows it straight from the new read, instead of copying the whole read.
+   * A wrong answer (or a throw) costs copies, never frames: `decode` alone decides frames.
+   */
+  wireLength?(bytes: Buffer, start: number, end: number): number;
+  /**
    * `true` when decoded frames are views of the bytes given to `decode`, valid only until
    * `onFrame` returns (see "Borrowed frames" above). Absent or `false`: frames hold no view.
    */

@@ -80,6 +80,11 @@ export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
     return result;
   }
 
+  /** Every frame's wire size (`Codec.wireLength`). */
+  wireLength(): number {
+    return this.#length;
+  }
+
   encode(frame: Uint8Array, buffer: Buffer, start: number): EncodeResult {
     const length = this.#length;
     if (frame.length !== length) {

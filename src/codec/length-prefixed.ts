@@ -317,6 +317,11 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     return result;
   }
 
+  /** The frame's wire size once its header has arrived, else -1 (`Codec.wireLength`). */
+  wireLength(bytes: Buffer, start: number, end: number): number {
+    return this.#frameLength(bytes, start, end);
+  }
+
   encode(frame: Buffer | Uint8Array, buffer: Buffer, start: number): EncodeResult {
     if (this.#encodeMode === EncodeMode.Prepend) return this.#encodePrepend(frame, buffer, start);
     if (this.#encodeMode === EncodeMode.WholeFrame) return this.#encodeWhole(frame, buffer, start);

@@ -393,18 +393,21 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#framesThisRead = 0;
     const now = Date.now();
     this.#lastReadAt = now;
+    const from = this.#in !== null && this.#pause === 0 ? this.#completeKept(bytes, end) : 0;
     if (this.#in === null && this.#pause === 0) {
       // Fast path: decode straight from the socket's chunk; copy only an unfinished tail.
-      const stop = this.#decodeLoop(bytes, 0, end);
+      const stop = this.#decodeLoop(bytes, from, end);
       if (stop < end) {
         if (this.#inputEnd === null) this.#keep(bytes, stop, end);
         else this.#partialBytes += end - stop;
       }
-    } else {
-      this.#append(bytes, end);
+    } else if (this.#inputEnd === null) {
+      this.#append(bytes, from, end);
       this.#decodeKept();
       // Input while reading is held (a stream that started paused): keep it, read no more.
       if (this.#pause !== 0) this.#stream.pause();
+    } else {
+      this.#partialBytes += end - from; // the stream stopped from the completed frame's handler
     }
     // Slowloris defence: an unfinished frame must make progress (a frame completed, or a new
     // unfinished one started) within partialFrameTimeoutMs.
@@ -537,6 +540,29 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#handlerSettled();
   }
 
+  /**
+   * A frame begun in an earlier read (kept in #in) and finished by this one: when the codec can
+   * tell its wire size (`wireLength`), copies only the rest of it next to the kept bytes and
+   * decodes it. Returns how many bytes of `bytes` that took, so that what follows is decoded
+   * straight from `bytes`; 0 when the codec cannot tell, or this read does not finish the frame
+   * (the whole read is then appended, as it always was).
+   */
+  #completeKept(bytes: Buffer, end: number): number {
+    const codec = this.#codec;
+    if (codec.wireLength === undefined) return 0;
+    let total: number;
+    try {
+      total = codec.wireLength(this.#in as Buffer, this.#inStart, this.#inEnd);
+    } catch {
+      return 0; // decode will say what is wrong with the header
+    }
+    const rest = total - (this.#inEnd - this.#inStart);
+    if (!(rest > 0 && rest <= end)) return 0;
+    this.#append(bytes, 0, rest);
+    this.#decodeKept();
+    return rest;
+  }
+
   /** Copies an unfinished tail out of a buffer we do not own into a leased one. */
   #keep(chunk: Buffer, from: number, to: number): void {
     const length = to - from;
@@ -548,15 +574,16 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   }
 
   /**
-   * Appends `bytes[0, length)` after the kept bytes, compacting or growing the leased buffer as
+   * Appends `bytes[from, to)` after the kept bytes, compacting or growing the leased buffer as
    * needed.
    */
-  #append(bytes: Buffer, length: number): void {
+  #append(bytes: Buffer, from: number, to: number): void {
     const kept = this.#in;
     if (kept === null) {
-      this.#keep(bytes, 0, length);
+      this.#keep(bytes, from, to);
       return;
     }
+    const length = to - from;
     const held = this.#inEnd - this.#inStart;
     if (this.#inEnd + length > kept.length) {
       if (held + length <= kept.length) {
@@ -575,7 +602,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#inStart = 0;
       this.#inEnd = held;
     }
-    bytes.copy(this.#in as Buffer, this.#inEnd, 0, length);
+    bytes.copy(this.#in as Buffer, this.#inEnd, from, to);
     this.#inEnd += length;
   }
 

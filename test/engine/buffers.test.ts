@@ -380,3 +380,94 @@ describe('sendByReferenceFrom: large bodies go to the socket by reference', () =
     assertEngineClean(engine);
   });
 });
+
+describe('wireLength: a hint that saves copies and never changes frames', () => {
+  /** LengthPrefixedCodec with its `wireLength` hint replaced by `hint` (or removed). */
+  function hinted(
+    hint: ((real: number) => number) | undefined,
+  ): () => Codec<Buffer, Buffer | Uint8Array> {
+    return () => {
+      const inner = new LengthPrefixedCodec();
+      const codec: Codec<Buffer, Buffer | Uint8Array> = {
+        decode: (bytes, start, end) => inner.decode(bytes, start, end),
+        encode: (frame, buffer, start) => inner.encode(frame, buffer, start),
+      };
+      if (hint !== undefined) {
+        codec.wireLength = (bytes, start, end) => hint(inner.wireLength(bytes, start, end));
+      }
+      return codec;
+    };
+  }
+
+  test('true, short, long, unknown, NaN and throwing hints all give the exact frames', async () => {
+    const hints: Record<string, (real: number) => number> = {
+      true: (real) => real,
+      short: (real) => (real > 0 ? real - 3 : real),
+      long: (real) => (real > 0 ? real + 5 : real),
+      unknown: () => -1,
+      NaN: () => Number.NaN,
+      throwing: () => {
+        throw new Error('no idea');
+      },
+      huge: () => 2 ** 40,
+    };
+    // Frames of 0..3,000 bytes, fed in chunks of sizes that straddle them every which way.
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const payloads = Array.from({ length: 300 }, (_, i) => Buffer.alloc(random(3000), i & 0xff));
+    const wire = Buffer.concat(payloads.map(u32Frame));
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < wire.length; ) {
+      const size = 1 + random(random(2) === 0 ? 40 : 9000);
+      chunks.push(wire.subarray(at, at + size));
+      at += size;
+    }
+    for (const [name, hint] of Object.entries(hints)) {
+      const log = new Recorder<Bytes>();
+      const engine = protocolEngine<Bytes>({ codec: hinted(hint), handler: log.handler });
+      const stream = new MemoryStream();
+      engine.manage(stream);
+      for (const chunk of chunks) stream.feed(chunk);
+      stream.push(null);
+      await engine.wait();
+      const frames = [...log.logs.values()][0]?.frames ?? [];
+      assert.equal(frames.length, payloads.length, `${name}: every frame`);
+      assert.ok(
+        frames.every((frame, i) => Buffer.compare(frame, payloads[i] as Buffer) === 0),
+        `${name}: the exact frames, in order`,
+      );
+      assert.deepEqual(log.violations, [], name);
+      assertEngineClean(engine);
+    }
+  });
+
+  test('with the hint, a read that finishes a kept frame is not copied whole', async () => {
+    // A 100-byte frame cut after 10 bytes, then its rest and 600 more frames (~62 KB) in one
+    // read. Without the hint the whole read joins the kept bytes, past the 32 KiB pooled buffer
+    // (a buffer of its own); with it only the frame's 94 missing bytes are copied.
+    const frames = Array.from({ length: 601 }, (_, i) => u32Frame(Buffer.alloc(96, i & 0xff)));
+    const wire = Buffer.concat(frames);
+    const allocated: Record<string, number> = {};
+    for (const [name, codec] of [
+      ['hint', hinted((real) => real)],
+      ['no hint', hinted(undefined)],
+    ] as const) {
+      const log = new Recorder<Bytes>();
+      const engine = protocolEngine<Bytes>({ codec, handler: log.handler });
+      const stream = new MemoryStream();
+      engine.manage(stream);
+      const before = engine.stats().pool.allocated;
+      stream.feed(wire.subarray(0, 10));
+      stream.feed(wire.subarray(10), wire.length, true);
+      await engine.wait();
+      assert.equal([...log.logs.values()][0]?.frames.length, frames.length, name);
+      allocated[name] = engine.stats().pool.allocated - before;
+      assertEngineClean(engine);
+    }
+    assert.equal(allocated.hint, 0, 'with the hint: the pooled buffer was enough');
+    assert.equal(allocated['no hint'], 1, 'without: one buffer beyond the pool for the whole read');
+  });
+});
