@@ -471,3 +471,52 @@ describe('wireLength: a hint that saves copies and never changes frames', () => 
     assert.equal(allocated['no hint'], 1, 'without: one buffer beyond the pool for the whole read');
   });
 });
+
+test('a stream resumed from inside its own onFrame does not decode the same bytes twice', async () => {
+  // Stream A decodes 20 frames from its kept bytes. Its first onFrame queues 100 KB and feeds
+  // stream C a frame, which C reads at once (a MemoryStream emits synchronously): the engine
+  // finds itself over its 64 KiB budget, pauses A (the heaviest), sees every holder paused and
+  // lets A alone read on, all inside A's onFrame. That resume must not start a second decode
+  // loop over A's kept bytes, which would deliver frame 1 again and the rest twice.
+  const a = new MemoryStream();
+  const c = new MemoryStream();
+  const seen: number[] = [];
+  let fed = false;
+  const engine = protocolEngine<Bytes>({
+    codec: () => new U32Codec(),
+    handler: {
+      onFrame(ctx, frame) {
+        if (frame.length !== 50) return; // C's frames
+        seen.push(frame[0] as number);
+        if (!fed) {
+          fed = true;
+          ctx.send(Buffer.alloc(100_000));
+          c.feed(u32Frame('c'));
+        }
+      },
+    },
+    memoryBudget: 64 * 1024,
+    writeHighWaterMark: 1024 * 1024,
+    slowConsumerSoftLimit: 4 * 1024 * 1024,
+    slowConsumerHardLimit: 8 * 1024 * 1024,
+  });
+  engine.manage(a);
+  engine.manage(c);
+  c.feed(u32Frame('warm-up')); // C is reading before A's frames arrive
+  await new Promise((resolve) => setImmediate(resolve));
+  const wire = Buffer.concat(Array.from({ length: 20 }, (_, i) => u32Frame(Buffer.alloc(50, i))));
+  a.feed(wire.subarray(0, 10)); // frame 1 begins: kept
+  await new Promise((resolve) => setImmediate(resolve));
+  a.feed(wire.subarray(10)); // the rest joins the kept bytes; frames decode from there
+  await until(() => seen.length >= 20, 5000, 'A frames');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 20 }, (_, i) => i),
+    'each frame once, in order',
+  );
+  a.push(null);
+  c.push(null);
+  await engine.wait();
+  assertEngineClean(engine);
+});
