@@ -87,7 +87,9 @@ function serverTitle(server: ServerName, wire: Wire): string {
         ? 'mai (protocolEngine + LinesCodec)'
         : 'mai (protocolEngine + length-prefixed codec)';
     case 'mai-borrow':
-      return 'mai, borrowed frames (LengthPrefixedCodec({ borrow: true }))';
+      return wire === 'lines'
+        ? "mai, borrowed frames (LinesCodec({ frames: 'buffer', borrow: true }))"
+        : 'mai, borrowed frames (LengthPrefixedCodec({ borrow: true }))';
     case 'hand':
       return 'hand-written (offsets, batched writes)';
     case 'naive':
@@ -178,7 +180,7 @@ const SCENARIOS: readonly Scenario[] = [
     inflight: 128,
     latency: false,
     wire: 'lines',
-    lineup: ['mai', 'split2', 'raw', 'c-echo'],
+    lineup: ['mai', 'mai-borrow', 'split2', 'raw', 'c-echo'],
     gc: false,
   },
   {

@@ -12,7 +12,7 @@
  *
  * Wire formats (`raw` echoes bytes without looking at them, so it serves both):
  *
- *   length-prefixed (mai, mai-borrow, hand, naive)   lines (mai with LinesCodec, split2)
+ *   length-prefixed (mai, mai-borrow, hand, naive)   lines (mai, mai-borrow, split2)
  *   +----------------+--------------------+      +----------------------+----+
  *   | length: u32 BE | payload (length B) |      | line (UTF-8, no LF)  | \n |
  *   +----------------+--------------------+      +----------------------+----+
@@ -291,6 +291,12 @@ async function listenEcho<F>(codec: CodecFactory<F, F>): Promise<number> {
 }
 
 async function startMai(wire: Wire, borrow: boolean): Promise<{ port: number; codec: string }> {
+  if (wire === Wire.Lines && borrow) {
+    return {
+      port: await listenEcho(() => new LinesCodec({ frames: 'buffer', borrow: true })),
+      codec: "src/codec/lines.ts LinesCodec({ frames: 'buffer', borrow: true })",
+    };
+  }
   if (wire === Wire.Lines) {
     return {
       port: await listenEcho<string>(() => new LinesCodec()),
@@ -310,7 +316,7 @@ async function startMai(wire: Wire, borrow: boolean): Promise<{ port: number; co
 /** The wire formats each server speaks. */
 const SPEAKS: Record<ServerKind, readonly Wire[]> = {
   mai: [Wire.LengthPrefixed, Wire.Lines],
-  'mai-borrow': [Wire.LengthPrefixed],
+  'mai-borrow': [Wire.LengthPrefixed, Wire.Lines],
   hand: [Wire.LengthPrefixed],
   naive: [Wire.LengthPrefixed],
   raw: [Wire.LengthPrefixed, Wire.Lines],

@@ -258,7 +258,7 @@ function chartPanels(scenarios: readonly SuiteScenario[]): Panel[] {
     const lines = s.id === 'E5';
     const reference = lines ? 'split2' : 'hand';
     const servers = lines
-      ? ['mai', 'split2', 'raw']
+      ? ['mai', 'mai-borrow', 'split2', 'raw']
       : ['mai', 'mai-borrow', 'hand', 'naive', 'raw'];
     const latency = s.id === 'E4';
     const figures = latency ? (s.more['round trips/s'] ?? []) : s.servers;

@@ -1,4 +1,4 @@
-import { copyOut } from '../buffer/copy-out.js';
+import { copyOut, viewOf } from '../buffer/copy-out.js';
 import { sliceFor, writeFor } from '../buffer/text.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
@@ -104,6 +104,12 @@ export interface LinesCodecOptions<M extends LineFrames = 'string', D extends bo
    * ```
    */
   lastLine?: 'error' | 'deliver';
+  /**
+   * With `frames: 'buffer'`: deliver each line as a view of the engine's input instead of a
+   * copy, valid **only until `onFrame` returns** (see `Codec.borrowsInput`); copy what you keep.
+   * Default false. Ignored for string lines, which never share memory.
+   */
+  borrow?: boolean;
 }
 
 /** Lone UTF-16 surrogates: `Buffer.write` would turn them into U+FFFD, which decodes differently. */
@@ -156,6 +162,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
 {
   readonly #newline: LineEnding;
   readonly #buffers: boolean;
+  /** Whether line Buffers are views of the input (`frames: 'buffer'` with `borrow`). */
+  readonly borrowsInput: boolean;
   readonly #encoding: 'utf8' | 'latin1';
   readonly #slice: (this: Buffer, start: number, end: number) => string;
   readonly #write: (this: Buffer, text: string, offset: number, length: number) => number;
@@ -194,6 +202,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     }
     this.#newline = newline;
     this.#buffers = options.frames === 'buffer';
+    this.borrowsInput = this.#buffers && options.borrow === true;
     this.#encoding = encoding;
     this.#slice = sliceFor(encoding);
     this.#write = writeFor(encoding);
@@ -370,7 +379,9 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   ): Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> {
     const result = this.#result;
     if (this.#buffers) {
-      result.frame = copyOut(bytes, start, contentEnd) as LineFrame<M>;
+      result.frame = (
+        this.borrowsInput ? viewOf(bytes, start, contentEnd) : copyOut(bytes, start, contentEnd)
+      ) as LineFrame<M>;
     } else {
       result.frame = this.#slice.call(bytes, start, contentEnd) as LineFrame<M>;
     }

@@ -136,34 +136,37 @@ describe('LinesCodec', () => {
   });
 
   test('Buffer frames, latin1 strings, last line delivered: conformance', async () => {
-    await assertCodecConformance<Buffer | LineTooLong, string | Uint8Array>({
-      name: 'lines buffer, deliver last',
-      codec: () => new LinesCodec({ frames: 'buffer', maxLineLength: 8, lastLine: 'deliver' }),
-      cases: [
-        {
-          name: 'bytes',
-          bytes: Buffer.from([0xff, 0x0d, 0x0a, 0x00, 0x0a]),
-          frames: [Buffer.from([0xff]), Buffer.from([0])],
+    for (const borrow of [false, true]) {
+      await assertCodecConformance<Buffer | LineTooLong, string | Uint8Array>({
+        name: `lines buffer, deliver last${borrow ? ', borrowed' : ''}`,
+        codec: () =>
+          new LinesCodec({ frames: 'buffer', maxLineLength: 8, lastLine: 'deliver', borrow }),
+        cases: [
+          {
+            name: 'bytes',
+            bytes: Buffer.from([0xff, 0x0d, 0x0a, 0x00, 0x0a]),
+            frames: [Buffer.from([0xff]), Buffer.from([0])],
+          },
+          {
+            name: 'last line at EOF',
+            bytes: b('a\nbc'),
+            frames: [Buffer.from('a')],
+            eof: { frames: [Buffer.from('bc')] },
+          },
+          {
+            name: 'last line with CR at EOF',
+            bytes: b('bc\r'),
+            frames: [],
+            eof: { frames: [Buffer.from('bc')] },
+          },
+        ],
+        roundTrip: {
+          arbitrary: fc.uint8Array({ maxLength: 10 }),
+          expected: (out) => Buffer.from(out as Uint8Array),
+          runs,
         },
-        {
-          name: 'last line at EOF',
-          bytes: b('a\nbc'),
-          frames: [Buffer.from('a')],
-          eof: { frames: [Buffer.from('bc')] },
-        },
-        {
-          name: 'last line with CR at EOF',
-          bytes: b('bc\r'),
-          frames: [],
-          eof: { frames: [Buffer.from('bc')] },
-        },
-      ],
-      roundTrip: {
-        arbitrary: fc.uint8Array({ maxLength: 10 }),
-        expected: (out) => Buffer.from(out as Uint8Array),
-        runs,
-      },
-    });
+      });
+    }
     await assertCodecConformance<string | LineTooLong, string | Uint8Array>({
       name: 'lines latin1',
       codec: () => new LinesCodec({ encoding: 'latin1', maxLineLength: 8 }),

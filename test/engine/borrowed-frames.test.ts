@@ -7,6 +7,7 @@ import {
   DelimiterCodec,
   FixedLengthCodec,
   LengthPrefixedCodec,
+  LinesCodec,
   type Protocol,
   protocolEngine,
   RawCodec,
@@ -171,6 +172,11 @@ describe('borrowing codecs', () => {
       wire: Buffer.from('ab;cde;f;'),
     },
     { name: 'RawCodec', codec: () => new RawCodec({ borrow: true }), wire: Buffer.from('abcdef') },
+    {
+      name: "LinesCodec (frames: 'buffer')",
+      codec: () => new LinesCodec({ frames: 'buffer', borrow: true }),
+      wire: Buffer.from('ab\ncde\r\nf\n'),
+    },
   ];
   for (const { name, codec, wire } of cases) {
     test(`${name} with borrow: frames view the input; decodeChunks keeps copies of them`, () => {
