@@ -176,8 +176,8 @@ function buildStream(format: Format, size: number, minBytes: number): Stream {
 const sink: { value: unknown } = { value: undefined };
 
 /**
- * The engine's input path (connection.ts `#onData`, `#keep`, `#append`, `#decodeKept`), minus
- * the socket: decode straight from each chunk, keep an unfinished tail in a pooled buffer, append
+ * The engine's input path (connection.ts `#onInput`, `#completeKept`, `#keep`, `#append`,
+ * `#decodeKept`), minus the socket: decode straight from each chunk, keep an unfinished tail in a pooled buffer, append
  * the next chunks to it, and go back to the fast path once it is drained.
  */
 function engineDecode<F>(
@@ -201,9 +201,49 @@ function engineDecode<F>(
     }
     return start;
   };
+  /** `#append`: `chunk[from, to)` after the kept bytes, compacting or growing as needed. */
+  const append = (chunk: Buffer, from: number, to: number): void => {
+    const keptBuffer = kept as Buffer;
+    const length = to - from;
+    const held = keptEnd - keptStart;
+    if (keptEnd + length > keptBuffer.length) {
+      if (held + length <= keptBuffer.length) {
+        keptBuffer.copyWithin(0, keptStart, keptEnd);
+      } else {
+        const grown = pool.lease(Math.max(held + length, keptBuffer.length * 2));
+        keptBuffer.copy(grown, 0, keptStart, keptEnd);
+        pool.release(keptBuffer);
+        kept = grown;
+      }
+      keptStart = 0;
+      keptEnd = held;
+    }
+    chunk.copy(kept as Buffer, keptEnd, from, to);
+    keptEnd += length;
+  };
+  /** `#decodeKept`: decode from the kept bytes, release them once drained. */
+  const decodeKept = (): void => {
+    keptStart = loop(kept as Buffer, keptStart, keptEnd);
+    if (keptStart === keptEnd) {
+      pool.release(kept as Buffer);
+      kept = null;
+    }
+  };
   for (const chunk of chunks) {
+    let from = 0;
+    if (kept !== null && codec.wireLength !== undefined) {
+      // `#completeKept`: copy only the rest of the kept frame, then go on from the chunk.
+      const held = keptEnd - keptStart;
+      const rest = codec.wireLength(kept, keptStart, keptEnd) - held;
+      const size = kept.length;
+      if (rest > 0 && rest <= chunk.length && held + rest <= size && size <= pool.bufferSize) {
+        append(chunk, 0, rest);
+        decodeKept();
+        from = rest;
+      }
+    }
     if (kept === null) {
-      const stop = loop(chunk, 0, chunk.length);
+      const stop = loop(chunk, from, chunk.length);
       if (stop < chunk.length) {
         kept = pool.lease(chunk.length - stop);
         chunk.copy(kept, 0, stop);
@@ -212,26 +252,8 @@ function engineDecode<F>(
       }
       continue;
     }
-    const held = keptEnd - keptStart;
-    if (keptEnd + chunk.length > kept.length) {
-      if (held + chunk.length <= kept.length) {
-        kept.copyWithin(0, keptStart, keptEnd);
-      } else {
-        const grown = pool.lease(Math.max(held + chunk.length, kept.length * 2));
-        kept.copy(grown, 0, keptStart, keptEnd);
-        pool.release(kept);
-        kept = grown;
-      }
-      keptStart = 0;
-      keptEnd = held;
-    }
-    chunk.copy(kept, keptEnd);
-    keptEnd += chunk.length;
-    keptStart = loop(kept, keptStart, keptEnd);
-    if (keptStart === keptEnd) {
-      pool.release(kept);
-      kept = null;
-    }
+    append(chunk, from, chunk.length);
+    decodeKept();
   }
   if (kept !== null) {
     pool.release(kept);

@@ -544,8 +544,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
    * A frame begun in an earlier read (kept in #in) and finished by this one: when the codec can
    * tell its wire size (`wireLength`), copies only the rest of it next to the kept bytes and
    * decodes it. Returns how many bytes of `bytes` that took, so that what follows is decoded
-   * straight from `bytes`; 0 when the codec cannot tell, or this read does not finish the frame
-   * (the whole read is then appended, as it always was).
+   * straight from `bytes`; 0 when the codec cannot tell, this read does not finish the frame, or
+   * the frame is larger than a pooled buffer (the whole read is then appended, as before).
    */
   #completeKept(bytes: Buffer, end: number): number {
     const codec = this.#codec;
@@ -556,8 +556,15 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     } catch {
       return 0; // decode will say what is wrong with the header
     }
-    const rest = total - (this.#inEnd - this.#inStart);
-    if (!(rest > 0 && rest <= end)) return 0;
+    const held = this.#inEnd - this.#inStart;
+    const rest = total - held;
+    // Only for frames that fit a standard pooled buffer. Larger ones are copied whole anyway,
+    // and appending the whole read keeps their one grown buffer for the next frame, where
+    // draining it here would make every frame lease (allocate) a buffer of its own.
+    const size = (this.#in as Buffer).length;
+    if (!(rest > 0 && rest <= end && held + rest <= size && size <= this.#pool.bufferSize)) {
+      return 0;
+    }
     this.#append(bytes, 0, rest);
     this.#decodeKept();
     return rest;

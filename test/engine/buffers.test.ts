@@ -470,6 +470,24 @@ describe('wireLength: a hint that saves copies and never changes frames', () => 
     assert.equal(allocated.hint, 0, 'with the hint: the pooled buffer was enough');
     assert.equal(allocated['no hint'], 1, 'without: one buffer beyond the pool for the whole read');
   });
+
+  test('frames larger than a pooled buffer keep one grown buffer, not one buffer per frame', async () => {
+    // 64 KiB frames in 64 KiB reads: every frame straddles two reads. Completing each one alone
+    // would drain the grown buffer and lease (allocate) a new one for every next frame.
+    const frames = Array.from({ length: 40 }, (_, i) => u32Frame(Buffer.alloc(65_536, i)));
+    const wire = Buffer.concat(frames);
+    const log = new Recorder<Bytes>();
+    const engine = protocolEngine<Bytes>({ codec: hinted((real) => real), handler: log.handler });
+    const stream = new MemoryStream();
+    engine.manage(stream);
+    const before = engine.stats().pool.allocated;
+    stream.feed(wire, 65_536, true);
+    await engine.wait();
+    assert.equal([...log.logs.values()][0]?.frames.length, frames.length);
+    const allocated = engine.stats().pool.allocated - before;
+    assert.ok(allocated <= 3, `${allocated} buffers allocated for ${frames.length} frames`);
+    assertEngineClean(engine);
+  });
 });
 
 test('a stream resumed from inside its own onFrame does not decode the same bytes twice', async () => {
