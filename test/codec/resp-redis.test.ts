@@ -480,15 +480,26 @@ function askRedis(
       socket.destroy();
       resolve(outcome);
     };
+    // Chunks received so far: a silence holds only if none arrived after the timer fired.
+    let chunks = 0;
     const arm = () => {
       clearTimeout(quiet);
-      quiet = setTimeout(() => finish({ verdict: 'waiting', replies }), quietMs);
+      quiet = setTimeout(() => {
+        // A timer that fires late (the loop was blocked: another worker drawing the next
+        // 10,000 cases) fires before the replies already in the socket are read. Those are read
+        // in the poll phase that runs before setImmediate's, so judge the silence there.
+        const seen = chunks;
+        setImmediate(() => {
+          if (chunks === seen) finish({ verdict: 'waiting', replies });
+        });
+      }, quietMs);
     };
     socket.on('connect', () => {
       socket.write(bytes);
       arm();
     });
     socket.on('data', (chunk) => {
+      chunks++;
       client.push(chunk, (frame) => {
         if (frame instanceof RespPush) return;
         replies.push(frame);
