@@ -31,7 +31,7 @@ import { lengthPrefixedCodec } from '../support/mai-codecs.js';
 
 const ServerKind = {
   Mai: 'mai',
-  /** mai with `LengthPrefixedCodec({ borrow: true })`: frames view the input (no copy out). */
+  /** mai with borrowed frames (`borrow: true`; Buffer lines for E5): frames view the input. */
   MaiBorrow: 'mai-borrow',
   Hand: 'hand',
   Naive: 'naive',
