@@ -11,6 +11,7 @@ export {
   CANARY_BYTE,
 } from './buffer/buffer-pool.js';
 export {
+  type BorrowOption,
   type Codec,
   type CodecFactory,
   type Decoded,

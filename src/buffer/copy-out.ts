@@ -55,3 +55,8 @@ export function viewOf(bytes: Buffer, from: number, to: number): Buffer {
   remember(bytes);
   return new BufferView(lastMemory, lastOffset + from, to - from) as unknown as Buffer;
 }
+
+/** A byte codec's frame of `bytes[from, to)`: a view when it borrows its input, else a copy. */
+export function frameBytes(bytes: Buffer, from: number, to: number, borrow: boolean): Buffer {
+  return borrow ? viewOf(bytes, from, to) : copyOut(bytes, from, to);
+}

@@ -104,6 +104,16 @@ export interface Codec<In, Out = In> {
   encodeHeader?(frame: Out, buffer: Buffer, start: number): EncodeResult;
 }
 
+/** The `borrow` option of the byte codecs (length-prefixed, fixed-length, delimiter, raw). */
+export interface BorrowOption {
+  /**
+   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
+   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
+   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
+   */
+  borrow?: boolean;
+}
+
 /** Returned by `decode` when the bytes so far are only the beginning of a frame. */
 export const IncompleteFrame: unique symbol = Symbol('mai.IncompleteFrame');
 export type IncompleteFrame = typeof IncompleteFrame;

@@ -1,6 +1,7 @@
-import { copyOut, viewOf } from '../buffer/copy-out.js';
+import { frameBytes } from '../buffer/copy-out.js';
 import { EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
+  type BorrowOption,
   type Codec,
   type Decoded,
   type DecodeResult,
@@ -13,7 +14,7 @@ import {
 export const DEFAULT_MAX_DELIMITED_LENGTH = 64 * 1024;
 
 /** Options of `DelimiterCodec`. */
-export interface DelimiterCodecOptions {
+export interface DelimiterCodecOptions extends BorrowOption {
   /**
    * One delimiter or several (strings are UTF-8). With several, the one that starts first in
    * the stream ends the frame, and at the same position the longest wins:
@@ -52,12 +53,6 @@ export interface DelimiterCodecOptions {
    * `MAI_TRUNCATED_FRAME`, `'deliver'` delivers them as a last frame.
    */
   lastFrame?: 'error' | 'deliver';
-  /**
-   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
-   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
-   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
-   */
-  borrow?: boolean;
 }
 
 /** Above this many stale bytes after `end`, searches run on a view ending at `end`. */
@@ -269,9 +264,7 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
 
   #frame(bytes: Buffer, start: number, contentEnd: number, bytesRead: number): Decoded<Buffer> {
     const result = this.#result;
-    result.frame = this.borrowsInput
-      ? viewOf(bytes, start, contentEnd)
-      : copyOut(bytes, start, contentEnd);
+    result.frame = frameBytes(bytes, start, contentEnd, this.borrowsInput);
     result.bytesRead = bytesRead;
     return result;
   }

@@ -1,6 +1,7 @@
-import { copyOut, viewOf } from '../buffer/copy-out.js';
+import { frameBytes } from '../buffer/copy-out.js';
 import { EncodeError, InvalidOptionError } from '../errors.js';
 import {
+  type BorrowOption,
   type Codec,
   type Decoded,
   type DecodeResult,
@@ -13,19 +14,13 @@ import {
 export const MAX_FIXED_FRAME_LENGTH = 16 * 1024 * 1024;
 
 /** Options of `FixedLengthCodec`. */
-export interface FixedLengthCodecOptions {
-  /**
-   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
-   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
-   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
-   */
-  borrow?: boolean;
-}
+export type FixedLengthCodecOptions = BorrowOption;
 
 /**
  * Frames of exactly `frameLength` bytes, one after the other, with nothing in between: sensor
  * records, fixed-size binary structs, the 48-byte NTP packet over a stream. Frames are Buffers
- * (copies, or views with `borrow: true`). The length is also the limit: no frame is ever held past `frameLength` bytes.
+ * (copies, or views with `borrow: true`). The length is also the limit: no frame is ever held
+ * past `frameLength` bytes.
  *
  * ```text
  *  frameLength 4
@@ -73,9 +68,7 @@ export class FixedLengthCodec implements Codec<Buffer, Uint8Array> {
     const length = this.#length;
     if (end - start < length) return IncompleteFrame;
     const result = this.#result;
-    result.frame = this.borrowsInput
-      ? viewOf(bytes, start, start + length)
-      : copyOut(bytes, start, start + length);
+    result.frame = frameBytes(bytes, start, start + length, this.borrowsInput);
     result.bytesRead = length;
     return result;
   }

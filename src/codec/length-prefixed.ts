@@ -1,7 +1,8 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { copyOut, viewOf } from '../buffer/copy-out.js';
+import { frameBytes } from '../buffer/copy-out.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
+  type BorrowOption,
   type Codec,
   type Decoded,
   type DecodeResult,
@@ -46,7 +47,7 @@ export type ByteOrder = 'big' | 'little';
  * };
  * ```
  */
-export interface LengthPrefixedOptions {
+export interface LengthPrefixedOptions extends BorrowOption {
   /**
    * Bytes before the length field (a magic number, a type byte...). Default 0.
    *
@@ -129,12 +130,6 @@ export interface LengthPrefixedOptions {
    * any payload byte arrives: a defence against a peer that declares 2 GiB to exhaust memory.
    */
   maxFrameLength?: number;
-  /**
-   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
-   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
-   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
-   */
-  borrow?: boolean;
 }
 
 /** Default `maxFrameLength`: 16 MiB, as the engine's. */
@@ -312,7 +307,7 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     const to = start + total;
     // One allocation per frame, sized from bytes that have arrived, never from the header alone.
     const result = this.#result;
-    result.frame = this.borrowsInput ? viewOf(bytes, from, to) : copyOut(bytes, from, to);
+    result.frame = frameBytes(bytes, from, to, this.borrowsInput);
     result.bytesRead = total;
     return result;
   }

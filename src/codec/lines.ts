@@ -1,4 +1,4 @@
-import { copyOut, viewOf } from '../buffer/copy-out.js';
+import { frameBytes } from '../buffer/copy-out.js';
 import { sliceFor, writeFor } from '../buffer/text.js';
 import { DecodeError, EncodeError, FrameTooLongError, InvalidOptionError } from '../errors.js';
 import {
@@ -379,9 +379,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   ): Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> {
     const result = this.#result;
     if (this.#buffers) {
-      result.frame = (
-        this.borrowsInput ? viewOf(bytes, start, contentEnd) : copyOut(bytes, start, contentEnd)
-      ) as LineFrame<M>;
+      result.frame = frameBytes(bytes, start, contentEnd, this.borrowsInput) as LineFrame<M>;
     } else {
       result.frame = this.#slice.call(bytes, start, contentEnd) as LineFrame<M>;
     }

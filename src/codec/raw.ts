@@ -1,6 +1,7 @@
-import { copyOut, viewOf } from '../buffer/copy-out.js';
+import { frameBytes } from '../buffer/copy-out.js';
 import { InvalidOptionError } from '../errors.js';
 import {
+  type BorrowOption,
   type Codec,
   type Decoded,
   type DecodeResult,
@@ -13,19 +14,13 @@ import {
 export const DEFAULT_MAX_CHUNK_LENGTH = 64 * 1024;
 
 /** Options of `RawCodec`. */
-export interface RawCodecOptions {
+export interface RawCodecOptions extends BorrowOption {
   /**
    * Largest chunk delivered at once. Default 64 KiB. More bytes available are delivered as
    * several chunks, so a handler never receives more than this in one `onFrame`. Not an
    * error limit: raw bytes have no frame that could be too long.
    */
   maxChunkLength?: number;
-  /**
-   * Deliver each frame as a view of the engine's input instead of a copy: one allocation less
-   * and no copy per frame, but the frame is valid **only until `onFrame` returns** (see
-   * `Codec.borrowsInput`); copy what you keep (`Buffer.from(frame)`). Default false.
-   */
-  borrow?: boolean;
 }
 
 /**
@@ -67,9 +62,7 @@ export class RawCodec implements Codec<Buffer, Uint8Array> {
     const length = Math.min(end - start, this.#max);
     if (length === 0) return IncompleteFrame;
     const result = this.#result;
-    result.frame = this.borrowsInput
-      ? viewOf(bytes, start, start + length)
-      : copyOut(bytes, start, start + length);
+    result.frame = frameBytes(bytes, start, start + length, this.borrowsInput);
     result.bytesRead = length;
     return result;
   }

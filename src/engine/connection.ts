@@ -84,7 +84,7 @@ interface PendingWrite {
   bytes: number;
   frames: number;
   /** A frame's body sent by reference (`sendByReferenceFrom`): the caller's, not the pool's. */
-  borrowed: boolean;
+  byReference: boolean;
 }
 
 /** What `#encode` returns when it did the frame's accounting itself (a body by reference). */
@@ -111,6 +111,8 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   readonly #maxFrameLength: number;
   readonly #maxFramesPerTick: number;
   readonly #debug: boolean;
+  /** `sendByReferenceFrom` (0: every frame is copied). */
+  readonly #byReferenceFrom: number;
   /** The codec's frames are views of the input, valid until onFrame returns (borrowsInput). */
   readonly #borrowing: boolean;
 
@@ -210,6 +212,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
     this.#maxFrameLength = host.settings.maxFrameLength;
     this.#maxFramesPerTick = host.settings.maxFramesPerTick;
     this.#debug = host.settings.debugBuffers;
+    this.#byReferenceFrom = host.settings.sendByReferenceFrom;
     this.#borrowing = codec.borrowsInput === true;
     this.session = session;
     const socket = stream as Partial<Socket>;
@@ -627,11 +630,15 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
   #releaseInput(): void {
     const input = this.#in;
     if (input === null) return;
-    if (this.#lending) this.#lentInput = input;
-    else this.#pool.release(input);
     this.#in = null;
     this.#inStart = 0;
     this.#inEnd = 0;
+    // Lent to onFrame: #lend gives it back (and tells the budget) once onFrame returns.
+    if (this.#lending) {
+      this.#lentInput = input;
+      return;
+    }
+    this.#pool.release(input);
     if (this.#host.budgeted) this.#host.shrank();
   }
 
@@ -800,11 +807,11 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
    */
   #encode(frame: P['out']): number {
     const codec = this.#codec;
-    const byReference = this.#host.settings.sendByReferenceFrom;
-    if (byReference > 0 && codec.bodyOf !== undefined && codec.encodeHeader !== undefined) {
+    const from = this.#byReferenceFrom;
+    if (from > 0 && codec.bodyOf !== undefined && codec.encodeHeader !== undefined) {
       const body = codec.bodyOf(frame);
       // A borrowed frame's bytes are the engine's own, about to be reused: those are copied.
-      if (body !== undefined && body.length >= byReference && !isEngineMemory(body.buffer)) {
+      if (body !== undefined && body.length >= from && !isEngineMemory(body.buffer)) {
         return this.#encodeByReference(frame, body);
       }
     }
@@ -833,7 +840,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       buffer: body as Buffer,
       bytes: body.length,
       frames: 1,
-      borrowed: true,
+      byReference: true,
     });
     this.#queuedBytes += body.length;
     this.#afterQueued();
@@ -924,7 +931,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       buffer: out,
       bytes: this.#outEnd,
       frames: this.#outFrames,
-      borrowed: false,
+      byReference: false,
     });
     this.#outEnd = 0;
     this.#outFrames = 0;
@@ -961,7 +968,7 @@ export class Connection<P extends AnyProtocol> implements Context<P> {
       this.#framesUnsent += write.frames;
       this.#bytesUnsent += write.bytes - sentBytes;
     }
-    if (!write.borrowed) this.#pool.release(write.buffer);
+    if (!write.byReference) this.#pool.release(write.buffer);
     if (this.#host.budgeted) this.#host.shrank();
   }
 

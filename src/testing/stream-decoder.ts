@@ -60,6 +60,8 @@ const LEADING_SLACK = 3;
  */
 export class StreamDecoder<In> {
   readonly #codec: Codec<In, unknown>;
+  /** The codec's frames view its input (`borrowsInput`). */
+  readonly #borrowing: boolean;
   readonly #maxFrameLength: number;
   // Unconsumed bytes live in #buffer[#start, #end).
   #buffer: Buffer = Buffer.alloc(0);
@@ -74,6 +76,7 @@ export class StreamDecoder<In> {
 
   constructor(codec: Codec<In, unknown>, options: StreamDecoderOptions = {}) {
     this.#codec = codec;
+    this.#borrowing = codec.borrowsInput === true;
     this.#maxFrameLength = options.maxFrameLength ?? DEFAULTS.maxFrameLength;
   }
 
@@ -173,10 +176,9 @@ export class StreamDecoder<In> {
    * the moment the engine's promise to it ends.
    */
   #take(frame: In, to: number, deliver: (frame: In) => void): void {
-    const borrowed = this.#codec.borrowsInput === true;
-    if (!borrowed) this.#consume(to);
+    if (!this.#borrowing) this.#consume(to);
     if ((frame as unknown) !== Discarded) deliver(frame);
-    if (borrowed) this.#consume(to);
+    if (this.#borrowing) this.#consume(to);
   }
 
   /** Marks bytes up to `to` consumed and overwrites them, so kept views of them show up. */

@@ -1,21 +1,31 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import type { Socket } from 'node:net';
+import { describe, type TestContext, test } from 'node:test';
 import { inspect } from 'node:util';
 import {
   CANARY_BYTE,
   type Codec,
   DelimiterCodec,
+  type EngineOptions,
   FixedLengthCodec,
+  type Handler,
   LengthPrefixedCodec,
   LinesCodec,
   type Protocol,
+  type ProtocolEngine,
   protocolEngine,
   RawCodec,
 } from '../../src/index.js';
 import { decodeChunks } from '../../src/testing/index.js';
 import { readAll, u32Frame, writeInPieces } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import { assertEngineClean, listenAndConnect, TRANSPORTS, until } from '../support/transports.js';
+import {
+  assertEngineClean,
+  listenAndConnect,
+  TRANSPORTS,
+  type Transport,
+  until,
+} from '../support/transports.js';
 
 // Borrowed frames (`borrow: true`, Codec.borrowsInput): frames are views of the engine's input,
 // valid until onFrame returns. These tests hold the engine to that promise from both sides: the
@@ -34,29 +44,56 @@ function payloads(count: number): Buffer[] {
   });
 }
 
+/**
+ * A debug-mode server with `LengthPrefixedCodec({ borrow: true })` and `handler`, and a plain
+ * client connected to it; `finish` waits for the stream's close and shuts the server down.
+ */
+async function borrowingServer(
+  t: TestContext,
+  transport: Transport,
+  handler: Partial<Handler<Bytes>>,
+  options: Partial<EngineOptions<Bytes>> = {},
+): Promise<{
+  log: Recorder<Bytes>;
+  server: ProtocolEngine<Bytes>;
+  socket: Socket;
+  finish(): Promise<void>;
+}> {
+  const log = new Recorder<Bytes>(handler);
+  const server = protocolEngine<Bytes>({
+    codec: () => new LengthPrefixedCodec({ borrow: true }),
+    handler: log.handler,
+    debugBuffers: true,
+    ...options,
+  });
+  const socket = await listenAndConnect(t, server, transport);
+  const finish = async (): Promise<void> => {
+    await until(() => log.closedCount === 1, 5000, 'onClosed');
+    await server.shutdown({ deadlineMs: 1000 });
+  };
+  return { log, server, socket, finish };
+}
+
 for (const transport of TRANSPORTS) {
   describe(`borrowed frames over ${transport}`, () => {
     for (const pieces of [0, 1500]) {
       test(`an echo of borrowed frames is byte-exact (${pieces === 0 ? 'one write' : `${pieces}-byte writes`}), large echoes sent by reference are copied`, async (t) => {
         const sent = payloads(400);
-        const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-        const server = protocolEngine<Bytes>({
-          codec: () => new LengthPrefixedCodec({ borrow: true }),
-          handler: log.handler,
+        const { log, server, socket, finish } = await borrowingServer(
+          t,
+          transport,
+          { onFrame: (ctx, frame) => void ctx.send(frame) },
           // A borrowed body must never go by reference: the canary written over it when onFrame
           // returns (debugBuffers), or the next read, would reach the peer instead.
-          sendByReferenceFrom: 1024,
-          debugBuffers: true,
-        });
-        const socket = await listenAndConnect(t, server, transport);
+          { sendByReferenceFrom: 1024 },
+        );
         const received = readAll(socket);
         const wire = Buffer.concat(sent.map(u32Frame));
         if (pieces === 0) socket.write(wire);
         else await writeInPieces(socket, wire, pieces);
         socket.end();
         const echoed = await received;
-        await until(() => log.closedCount === 1, 5000, 'onClosed');
-        await server.shutdown({ deadlineMs: 1000 });
+        await finish();
         assert.equal(echoed.length, wire.length, 'every byte echoed');
         assert.ok(echoed.equals(wire), 'the echo is the exact byte stream sent');
         assert.equal([...log.logs.values()][0]?.closeInfo?.framesReceived, sent.length);
@@ -68,19 +105,13 @@ for (const transport of TRANSPORTS) {
     test('debug mode: a borrowed frame kept past onFrame shows the canary, in the read buffer and in a kept one', async (t) => {
       const seen: Buffer[] = [];
       const later: Buffer[] = [];
-      const log = new Recorder<Bytes>({
+      const { server, socket, finish } = await borrowingServer(t, transport, {
         onFrame: (_ctx, frame) => {
           seen.push(Buffer.from(frame)); // what onFrame saw
           // The mistake: the frame used after onFrame returned (before any further read).
           queueMicrotask(() => later.push(Buffer.from(frame)));
         },
       });
-      const server = protocolEngine<Bytes>({
-        codec: () => new LengthPrefixedCodec({ borrow: true }),
-        handler: log.handler,
-        debugBuffers: true,
-      });
-      const socket = await listenAndConnect(t, server, transport);
       const closed = readAll(socket);
       // A small frame (decoded straight from the read buffer) and one over 64 KiB (assembled in
       // a pooled buffer across reads).
@@ -90,8 +121,7 @@ for (const transport of TRANSPORTS) {
       await until(() => seen.length === 1, 5000, 'the small frame');
       socket.end(u32Frame(large));
       await closed;
-      await until(() => log.closedCount === 1, 5000, 'onClosed');
-      await server.shutdown({ deadlineMs: 1000 });
+      await finish();
       assert.equal(seen.length, 2);
       assert.ok(seen[0]?.equals(small), 'onFrame saw the small frame whole');
       assert.ok(seen[1]?.equals(large), 'onFrame saw the large frame whole');
@@ -109,25 +139,18 @@ for (const transport of TRANSPORTS) {
       const large = Buffer.alloc(150_000);
       for (let i = 0; i < large.length; i++) large[i] = i % 251;
       let intact: boolean | undefined;
-      const log = new Recorder<Bytes>({
+      // debugBuffers: released buffers are filled with the canary, so an early release shows.
+      const { log, server, socket, finish } = await borrowingServer(t, transport, {
         onFrame: (ctx, frame) => {
           ctx.close(); // releases the stream's input buffer...
           intact = frame.equals(large); // ...which this frame still views
         },
       });
-      const server = protocolEngine<Bytes>({
-        codec: () => new LengthPrefixedCodec({ borrow: true }),
-        handler: log.handler,
-        // Released buffers are filled with the canary, so an early release shows at once.
-        debugBuffers: true,
-      });
-      const socket = await listenAndConnect(t, server, transport);
       const closed = readAll(socket);
       // In pieces, so the frame is assembled in a pooled buffer, with more bytes behind it.
       await writeInPieces(socket, Buffer.concat([u32Frame(large), u32Frame('next')]), 8192);
       await closed;
-      await until(() => log.closedCount === 1, 5000, 'onClosed');
-      await server.shutdown({ deadlineMs: 1000 });
+      await finish();
       assert.equal(intact, true, 'the frame was whole after close() inside onFrame');
       assert.equal([...log.logs.values()][0]?.closeInfo?.framesReceived, 1);
       assertEngineClean(server);

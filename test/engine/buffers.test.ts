@@ -21,6 +21,7 @@ import { Recorder } from '../support/recorder.js';
 import {
   assertEngineClean,
   listenAddress,
+  listenAndConnect,
   removeSocketFile,
   TRANSPORTS,
   until,
@@ -291,10 +292,7 @@ describe('sendByReferenceFrom: large bodies go to the socket by reference', () =
         sendByReferenceFrom: 2048,
         debugBuffers: true,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
-      const received = await readAll(await rawConnect(listener.address));
+      const received = await readAll(await listenAndConnect(t, server, transport));
       await until(() => log.closedCount === 1, 5000, 'onClosed');
       await server.shutdown({ deadlineMs: 1000 });
       assert.ok(received.equals(Buffer.concat(payloads.map(u32Frame))), 'the exact byte stream');
@@ -321,10 +319,7 @@ describe('sendByReferenceFrom: large bodies go to the socket by reference', () =
       slowConsumerHardLimit: 64 * 1024 * 1024,
       slowConsumerSoftLimit: 64 * 1024 * 1024,
     });
-    const address = listenAddress('tcp');
-    const listener = await server.listen(address);
-    t.after(() => removeSocketFile(address));
-    const socket = await rawConnect(listener.address);
+    const socket = await listenAndConnect(t, server, 'tcp');
     let read = 0;
     await new Promise<void>((resolve) => {
       socket.on('data', (chunk: Buffer) => {

@@ -19,11 +19,6 @@ import { figure, LONG, testSeed } from './profile.js';
 
 const RSS_LIMIT = 300 * 1024 * 1024;
 /**
- * The client's time bound: 240 s, or 0.1 ms a frame when that is more. A PR run checks
- * 1,000,000 frames in 3–17 s (2–17 µs a frame); the long figures are 18,000,000 frames a codec
- * (A1) and 50,000,000 (A2), which a PR-sized bound would cut.
- */
-/**
  * The server's engine `memoryBudget`: `MAI_LOAD_BUDGET_MIB` if set; at the long figures 64 MiB,
  * none at the PR figures. Without one, 5,000 connections pipelining 10,000 frames each (A2 long)
  * grew the echo server's queues to an RSS of 521 MiB; a server that expects thousands of busy
@@ -36,6 +31,11 @@ const BUDGET =
       ? 64 * 1024 * 1024
       : undefined;
 
+/**
+ * The client's time bound: 240 s, or 0.1 ms a frame when that is more. A PR run checks
+ * 1,000,000 frames in 3–17 s (2–17 µs a frame); the long figures are 18,000,000 frames a codec
+ * (A1) and 50,000,000 (A2), which a PR-sized bound would cut.
+ */
 const boundMs = (spec: Row): number =>
   Math.max(240_000, Math.ceil((spec.conns * spec.frames) / 10));
 
