@@ -38,6 +38,11 @@ export const ErrorCode = {
   PartialFrameTimeout: 'MAI_PARTIAL_FRAME_TIMEOUT',
   /** No frame arrived within `firstFrameTimeoutMs` of the stream opening. */
   FirstFrameTimeout: 'MAI_FIRST_FRAME_TIMEOUT',
+  /**
+   * After `close()` (or an error), queued output made no progress towards the kernel for
+   * `closeTimeoutMs`: the stream was destroyed and what was left is reported unsent.
+   */
+  CloseTimeout: 'MAI_CLOSE_TIMEOUT',
   /** The stream was closed by `engine.shutdown()` before it finished on its own. */
   ShutdownDeadline: 'MAI_SHUTDOWN_DEADLINE',
   /** The engine is shutting down or shut down and refuses new streams. */

@@ -1,16 +1,4 @@
-/**
- * A Buffer as Node makes its own: a `Uint8Array` whose prototype is `Buffer.prototype`, so it
- * has every Buffer method, `Buffer.isBuffer` and `instanceof Buffer` hold, and `constructor` is
- * `Buffer`. Node's class for this (`FastBuffer`) is internal; constructing this one directly
- * skips the argument checks of `Buffer.from(arrayBuffer, offset, length)`.
- */
-class BufferView extends Uint8Array {}
-Object.setPrototypeOf(BufferView.prototype, Buffer.prototype);
-Object.defineProperty(BufferView.prototype, 'constructor', {
-  value: Buffer,
-  writable: true,
-  configurable: true,
-});
+import { BufferView } from '../transport/node-internals.js';
 
 /**
  * The buffer the last view or copy was made of, with its memory and offset. Reading `buffer` and

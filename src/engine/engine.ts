@@ -2,21 +2,28 @@ import type { Socket } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { BufferPool, type BufferPoolStats, markEngineMemory } from '../buffer/buffer-pool.js';
-import { asMaiError, BroadcastError, ConnectionError, ErrorCode, MaiError } from '../errors.js';
+import { asMaiError, BroadcastError, ErrorCode, MaiError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { dial } from '../transport/dial.js';
 import { bindListener, type Listener, type ServerListener } from '../transport/listener.js';
-import { Connection, type ConnectionHost, type StreamTimeouts } from './connection.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { MemoryBudget } from './memory-budget.js';
 import type { AnyProtocol, CloseInfo, Context, TimeoutHandle, Token } from './protocol.js';
-import { type EngineOptions, resolveSettings, SERVER_TIMEOUTS, type Settings } from './settings.js';
+import { type EngineOptions, resolveSettings, type Settings } from './settings.js';
+import { Shutdown, type ShutdownReport } from './shutdown.js';
+import { type StreamSettings, streamSettingsFor } from './stream-settings.js';
 import { TimerQueue } from './timers.js';
+
+export type { ShutdownReport, ShutdownStreamReport } from './shutdown.js';
 
 /** Bytes per socket read: large enough for a bulk stream, small enough to stay in cache. */
 const READ_BUFFER_SIZE = 64 * 1024;
 
 /** Options of `engine.listen`. */
 export type ListenOptions<P extends AnyProtocol> = Address & {
-  /** Creates the session of each accepted stream (overrides the engine's `session`). */
+  /** Creates the session of each accepted stream (overrides the engine's `createSession`). */
+  createSession?: () => P['session'];
+  /** @deprecated The former name of `createSession` (it is a factory, not a session). */
   session?: () => P['session'];
   /** Length of the kernel's accept queue. Default 511 (Node's; capped by net.core.somaxconn). */
   backlog?: number;
@@ -59,22 +66,6 @@ export type ConnectOptions<P extends AnyProtocol> = Address & {
   tls?: ConnectionOptions;
 };
 
-/** What `shutdown` reports for a stream that was still open when it began. */
-export interface ShutdownStreamReport {
-  readonly token: Token;
-  /** Closed by the deadline rather than on its own. */
-  readonly forced: boolean;
-  readonly framesUnsent: number;
-  readonly bytesUnsent: number;
-  readonly partialBytes: number;
-}
-
-export interface ShutdownReport {
-  readonly streams: readonly ShutdownStreamReport[];
-  /** How many streams the deadline closed. */
-  readonly forced: number;
-}
-
 /** A snapshot of the engine, for metrics and for tests that assert nothing leaked. */
 export interface EngineStats {
   readonly streams: number;
@@ -102,39 +93,47 @@ export class ProtocolEngine<P extends AnyProtocol> {
   readonly #settings: Settings;
   readonly #pool: BufferPool;
   readonly #timers = new TimerQueue();
-  readonly #streams = new Map<number, Connection<P>>();
+  /** The user's `engine.setTimeout` handles: their own id space within the timer queue. */
+  readonly #engineTimeouts = new Set<number>();
+  readonly #connections = new Map<number, Connection<P>>();
   readonly #listeners = new Set<ServerListener>();
   readonly #host: ConnectionHost<P>;
+  readonly #budget: MemoryBudget<Connection<P>> | null;
+  readonly #createSession: (() => P['session']) | undefined;
   #nextToken = 1;
   #readBuffer: Buffer | null = null;
   #pendingConnects = 0;
-  #shuttingDown = false;
+  #shutdown: Shutdown<Connection<P>> | null = null;
+  #shutdownReport: Promise<ShutdownReport> | null = null;
   #waiters: (() => void)[] = [];
-  #closeWatchers = new Map<number, (report: ShutdownStreamReport) => void>();
-  #memoryPaused = new Set<Connection<P>>();
-  /** Under memory pressure, the one stream allowed to read on (see `#shrank`). */
-  #privileged: Connection<P> | null = null;
 
   constructor(options: EngineOptions<P>) {
     this.#settings = resolveSettings(options as EngineOptions<AnyProtocol>);
     this.#options = options;
+    this.#createSession = options.createSession ?? options.session;
     this.#pool = new BufferPool({
       bufferSize: this.#settings.initialBufferSize,
       initialPoolSize: this.#settings.initialBufferPoolSize,
       maxPoolSize: this.#settings.maxBufferPoolSize,
       debug: this.#settings.debugBuffers,
     });
+    const budget =
+      this.#settings.memoryBudget > 0
+        ? new MemoryBudget(this.#pool, this.#settings.memoryBudget, () =>
+            this.#connections.values(),
+          )
+        : null;
+    this.#budget = budget;
     this.#host = {
       pool: this.#pool,
       settings: this.#settings,
       handler: options.handler,
       timers: this.#timers,
+      idleTimeouts: options.idleTimeouts,
       forget: (connection, info) => this.#forget(connection, info),
       handlerThrew: (error) => this.#handlerThrew(error),
-      idleTimeouts: options.idleTimeouts,
-      budgeted: this.#settings.memoryBudget > 0,
-      grew: () => this.#grew(),
-      shrank: () => this.#shrank(),
+      grew: budget === null ? null : () => budget.grew(),
+      shrank: budget === null ? null : () => budget.shrank(),
     };
   }
 
@@ -153,13 +152,13 @@ export class ProtocolEngine<P extends AnyProtocol> {
     return this.#adopt(
       stream,
       session === undefined ? this.#newSession() : session,
-      this.#timeoutsFor(false, {}),
+      streamSettingsFor(this.#settings, false, {}),
     ).token;
   }
 
   /** The context of a stream, if it is still managed. */
   context(token: Token): Context<P> | undefined {
-    return this.#streams.get(token);
+    return this.#connections.get(token)?.context;
   }
 
   /**
@@ -167,8 +166,8 @@ export class ProtocolEngine<P extends AnyProtocol> {
    * is unknown or closed, or above its write high-water mark (see `Context.send`).
    */
   send(token: Token, frame: P['out']): boolean {
-    const stream = this.#streams.get(token);
-    return stream === undefined ? false : stream.send(frame);
+    const connection = this.#connections.get(token);
+    return connection === undefined ? false : connection.send(frame);
   }
 
   /**
@@ -183,15 +182,15 @@ export class ProtocolEngine<P extends AnyProtocol> {
   broadcast(frame: P['out'], filter?: (ctx: Context<P>) => boolean): number {
     let count = 0;
     let failures: { token: number; error: MaiError }[] | null = null;
-    for (const stream of this.#streams.values()) {
-      if (!stream.accepting || (filter !== undefined && !filter(stream))) continue;
+    for (const connection of this.#connections.values()) {
+      if (!connection.accepting || (filter !== undefined && !filter(connection.context))) continue;
       try {
-        stream.send(frame);
+        connection.send(frame);
         count++;
       } catch (error) {
         failures ??= [];
         failures.push({
-          token: stream.token,
+          token: connection.token,
           error: asMaiError(error, ErrorCode.EncodeFailed, 'send threw'),
         });
       }
@@ -203,9 +202,9 @@ export class ProtocolEngine<P extends AnyProtocol> {
   /** Listens on a TCP port or a Unix socket path; every accepted stream is managed. */
   async listen(options: ListenOptions<P>): Promise<Listener> {
     this.#refuseIfShuttingDown();
-    const makeSession = options.session ?? this.#options.session;
+    const createSession = options.createSession ?? options.session ?? this.#createSession;
     const path = 'path' in options ? options.path : undefined;
-    const limits = this.#timeoutsFor(true, options);
+    const streamSettings = streamSettingsFor(this.#settings, true, options);
     const listener = await bindListener(
       options,
       {
@@ -213,18 +212,18 @@ export class ProtocolEngine<P extends AnyProtocol> {
         maxConnections: options.maxConnections,
         tls: options.tls,
         // Node's default is 120 s: a handshake is a first frame of sorts.
-        handshakeTimeoutMs: limits.firstFrameMs > 0 ? limits.firstFrameMs : 120_000,
+        handshakeTimeoutMs: streamSettings.firstFrameMs > 0 ? streamSettings.firstFrameMs : 120_000,
       },
       (socket: Socket) => {
-        if (this.#shuttingDown) {
+        if (this.#shutdown !== null) {
           socket.destroy();
           return;
         }
-        const session = makeSession === undefined ? (undefined as P['session']) : makeSession();
+        const session = createSession === undefined ? (undefined as P['session']) : createSession();
         this.#adopt(
           socket,
           session,
-          limits,
+          streamSettings,
           path === undefined ? undefined : { local: path },
           true,
         );
@@ -234,7 +233,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
         this.#checkIdle();
       },
     );
-    if (this.#shuttingDown) {
+    if (this.#shutdown !== null) {
       await listener.close();
       throw new MaiError(ErrorCode.EngineClosed, 'the engine shut down while listen was binding');
     }
@@ -261,7 +260,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
     } finally {
       this.#pendingConnects--;
     }
-    if (this.#shuttingDown) {
+    if (this.#shutdown !== null) {
       socket.destroy();
       this.#checkIdle();
       throw new MaiError(ErrorCode.EngineClosed, 'the engine shut down while connect was pending');
@@ -270,28 +269,32 @@ export class ProtocolEngine<P extends AnyProtocol> {
     const connection = this.#adopt(
       socket,
       session,
-      this.#timeoutsFor(false, options),
+      streamSettingsFor(this.#settings, false, options),
       'path' in options ? { remote: options.path } : undefined,
       true,
     );
     // onReady runs on the tick after adoption; resolve after it.
     await new Promise<void>((resolve) => process.nextTick(resolve));
-    return connection;
+    return connection.context;
   }
 
   /** Calls `handler.onEngineTimeout(value)` after `ms`, unless cleared. */
   setTimeout(value: P['timeout'], ms: number): TimeoutHandle {
     const id = this.#timers.add(ms, () => {
+      this.#engineTimeouts.delete(id);
       try {
         this.#options.handler.onEngineTimeout?.(value);
       } catch (error) {
         this.#handlerThrew(error);
       }
     });
+    this.#engineTimeouts.add(id);
     return id as TimeoutHandle;
   }
 
+  /** Cancels a timeout set with `engine.setTimeout`; any other handle is left alone. */
   clearTimeout(handle: TimeoutHandle): boolean {
+    if (!this.#engineTimeouts.delete(handle)) return false;
     return this.#timers.cancel(handle);
   }
 
@@ -307,45 +310,33 @@ export class ProtocolEngine<P extends AnyProtocol> {
 
   /**
    * Stops accepting, gives each stream `onShutdown` for a goodbye frame, closes every stream
-   * gracefully (queued output flushed, then FIN), and force-closes what is left at the deadline
-   * (default 30 s) with `MAI_SHUTDOWN_DEADLINE`. Resolves with what each stream left unsent.
+   * gracefully (queued output flushed, then FIN, then the peer's close awaited), and at the
+   * deadline (default 30 s) destroys what is left with `MAI_SHUTDOWN_DEADLINE`, reported
+   * `forced`. The deadline bounds the flush: `closeTimeoutMs` does not cut it short. Resolves
+   * with what each stream left unsent. Called again, it returns the same report (the first
+   * call's deadline holds). Timeouts set with `engine.setTimeout` are left as they are.
    */
-  async shutdown(options: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
-    const deadlineMs = options.deadlineMs ?? 30_000;
-    this.#shuttingDown = true;
-    await Promise.all([...this.#listeners].map((listener) => listener.close()));
-    const streams = [...this.#streams.values()];
-    const reports = streams.map(
-      (stream) =>
-        new Promise<ShutdownStreamReport>((resolve) =>
-          this.#closeWatchers.set(stream.token, resolve),
-        ),
+  shutdown(options: { deadlineMs?: number } = {}): Promise<ShutdownReport> {
+    if (this.#shutdownReport !== null) return this.#shutdownReport;
+    const shutdown = new Shutdown<Connection<P>>(
+      {
+        closeListeners: async () => {
+          await Promise.all([...this.#listeners].map((listener) => listener.close()));
+        },
+        streams: () => this.#connections.values(),
+        idle: () => this.wait(),
+      },
+      options.deadlineMs ?? 30_000,
     );
-    const forcedTokens = new Set<number>();
-    for (const stream of streams) stream.shutdown();
-    const deadline = setTimeout(() => {
-      for (const stream of this.#streams.values()) {
-        forcedTokens.add(stream.token);
-        stream.forceClose(
-          new ConnectionError(
-            ErrorCode.ShutdownDeadline,
-            `shutdown deadline of ${deadlineMs} ms passed with the stream still open`,
-          ),
-        );
-      }
-    }, deadlineMs);
-    const closed = await Promise.all(reports);
-    clearTimeout(deadline);
-    this.#timers.clear();
-    const result = closed.map((report) => ({ ...report, forced: forcedTokens.has(report.token) }));
-    await this.wait();
-    return { streams: result, forced: forcedTokens.size };
+    this.#shutdown = shutdown;
+    this.#shutdownReport = shutdown.run();
+    return this.#shutdownReport;
   }
 
   /** Streams, listeners, timers and pool usage right now. */
   stats(): EngineStats {
     return {
-      streams: this.#streams.size,
+      streams: this.#connections.size,
       listeners: this.#listeners.size,
       pendingConnects: this.#pendingConnects,
       timers: this.#timers.size,
@@ -361,7 +352,7 @@ export class ProtocolEngine<P extends AnyProtocol> {
   #adopt(
     stream: Duplex,
     session: P['session'],
-    limits: StreamTimeouts,
+    streamSettings: StreamSettings,
     paths?: { local?: string; remote?: string },
     ownSocket = false,
   ): Connection<P> {
@@ -378,124 +369,36 @@ export class ProtocolEngine<P extends AnyProtocol> {
       token,
       this.#options.codec(),
       session,
-      limits,
+      streamSettings,
       paths,
       ownSocket ? (this.#readBuffer as Buffer) : undefined,
     );
-    this.#streams.set(token, connection);
+    this.#connections.set(token, connection);
     return connection;
   }
 
   #forget(connection: Connection<P>, info: CloseInfo): void {
-    this.#streams.delete(connection.token);
-    this.#memoryPaused.delete(connection);
-    if (this.#privileged === connection) this.#privileged = null;
-    if (this.#settings.memoryBudget > 0) this.#shrank();
-    const watcher = this.#closeWatchers.get(connection.token);
-    if (watcher !== undefined) {
-      this.#closeWatchers.delete(connection.token);
-      watcher({
-        token: connection.token,
-        forced: false,
-        framesUnsent: info.framesUnsent,
-        bytesUnsent: info.bytesUnsent,
-        partialBytes: info.partialBytes,
-      });
-    }
+    this.#connections.delete(connection.token);
+    this.#budget?.forget(connection);
+    this.#shutdown?.closed(connection.token, info);
     this.#checkIdle();
   }
 
-  /**
-   * The partial-frame and first-frame timeouts of a stream: the call's own values, else the
-   * engine's, else the role's default (on for accepted streams, off for the rest).
-   */
-  #timeoutsFor(
-    accepted: boolean,
-    call: {
-      partialFrameTimeoutMs?: number;
-      firstFrameTimeoutMs?: number;
-      pauseReadingWhenWriteBlocked?: boolean;
-    },
-  ): StreamTimeouts {
-    const settings = this.#settings;
-    return {
-      partialFrameMs:
-        call.partialFrameTimeoutMs ??
-        settings.partialFrameTimeoutMs ??
-        (accepted ? SERVER_TIMEOUTS.partialFrameTimeoutMs : 0),
-      firstFrameMs:
-        call.firstFrameTimeoutMs ??
-        settings.firstFrameTimeoutMs ??
-        (accepted ? SERVER_TIMEOUTS.firstFrameTimeoutMs : 0),
-      pauseWhenWriteBlocked:
-        call.pauseReadingWhenWriteBlocked ?? settings.pauseReadingWhenWriteBlocked ?? accepted,
-    };
-  }
-
-  /**
-   * Over the memory budget: pause reading on the streams holding the most pooled bytes, until
-   * the paused ones hold at least the excess. Growth stops there; what they hold drains as their
-   * output is written and their frames complete.
-   */
-  #grew(): void {
-    const budget = this.#settings.memoryBudget;
-    const used = this.#pool.leasedBytes;
-    if (used <= budget) return;
-    let excess = used - budget;
-    const heaviest = [...this.#streams.values()]
-      .filter((stream) => !this.#memoryPaused.has(stream) && stream !== this.#privileged)
-      .sort((a, b) => b.heldBytes - a.heldBytes);
-    for (const stream of heaviest) {
-      if (excess <= 0) break;
-      excess -= stream.heldBytes;
-      this.#memoryPaused.add(stream);
-      stream.pauseForMemory();
-    }
-    this.#shrank();
-  }
-
-  /**
-   * Below 3/4 of the budget again: every paused stream reads again. Still above it, but every
-   * stream that holds memory is paused: nobody can free anything, since a stream frees its read
-   * buffer only by completing its frame. Then the heaviest paused stream (the one with most of
-   * a frame) alone reads on, so at least one stream always progresses.
-   */
-  #shrank(): void {
-    if (this.#memoryPaused.size === 0) return;
-    if (this.#pool.leasedBytes <= (this.#settings.memoryBudget * 3) / 4) {
-      const paused = [...this.#memoryPaused];
-      this.#memoryPaused.clear();
-      this.#privileged = null;
-      for (const stream of paused) stream.resumeFromMemory();
-      return;
-    }
-    let heaviest: Connection<P> | null = null;
-    for (const stream of this.#streams.values()) {
-      if (!this.#memoryPaused.has(stream)) {
-        if (stream.heldBytes > 0) return; // someone can still free memory
-      } else if (heaviest === null || stream.heldBytes > heaviest.heldBytes) {
-        heaviest = stream;
-      }
-    }
-    if (heaviest === null) return;
-    this.#memoryPaused.delete(heaviest);
-    this.#privileged = heaviest;
-    heaviest.resumeFromMemory();
-  }
-
   #newSession(): P['session'] {
-    const make = this.#options.session;
-    return make === undefined ? (undefined as P['session']) : make();
+    const create = this.#createSession;
+    return create === undefined ? (undefined as P['session']) : create();
   }
 
   #refuseIfShuttingDown(): void {
-    if (this.#shuttingDown) {
+    if (this.#shutdown !== null) {
       throw new MaiError(ErrorCode.EngineClosed, 'the engine is shutting down');
     }
   }
 
   #idle(): boolean {
-    return this.#streams.size === 0 && this.#listeners.size === 0 && this.#pendingConnects === 0;
+    return (
+      this.#connections.size === 0 && this.#listeners.size === 0 && this.#pendingConnects === 0
+    );
   }
 
   #checkIdle(): void {

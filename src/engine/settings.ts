@@ -8,7 +8,7 @@ export const megabytes = (n: number): number => n * 1024 * 1024;
 
 /**
  * Everything a `ProtocolEngine` is built with. Only `codec` and `handler` are required; every
- * limit has the default of `docs/limits.md` (ARCHITECTURE.md's table).
+ * limit has the default given here and listed in docs/engine.md.
  */
 export interface EngineOptions<P extends AnyProtocol> {
   /** Creates the codec of each stream (one instance per stream, so it may keep state). */
@@ -16,6 +16,8 @@ export interface EngineOptions<P extends AnyProtocol> {
   /** Reacts to every stream's events. */
   handler: Handler<P>;
   /** Creates the session of a stream when `manage`, `listen` or `connect` did not give one. */
+  createSession?: () => P['session'];
+  /** @deprecated The former name of `createSession` (it is a factory, not a session). */
   session?: () => P['session'];
   /** Size of each pooled buffer (the seed's `InitialBufferSize`). Default 32 KiB. */
   initialBufferSize?: number;
@@ -32,7 +34,12 @@ export interface EngineOptions<P extends AnyProtocol> {
   writeHighWaterMark?: number;
   /** Pending `onFrame` Promises per stream beyond which reading pauses. Default 64. */
   maxFramesInFlight?: number;
-  /** Frames decoded per stream per read before yielding to other streams. Default 1,024. */
+  /**
+   * Frames decoded from one read of a stream before the engine yields to other streams (the
+   * rest of the read is decoded on the next turn of the event loop). Default 1,024.
+   */
+  maxFramesPerRead?: number;
+  /** @deprecated The former name of `maxFramesPerRead` (it always counted per read). */
   maxFramesPerTick?: number;
   /**
    * Queued output above which the stream is closed with `MAI_SLOW_CONSUMER` if it stays there
@@ -123,7 +130,7 @@ export interface Settings {
   maxFrameLength: number;
   writeHighWaterMark: number;
   maxFramesInFlight: number;
-  maxFramesPerTick: number;
+  maxFramesPerRead: number;
   slowConsumerSoftLimit: number;
   slowConsumerSoftLimitMs: number;
   slowConsumerHardLimit: number;
@@ -139,8 +146,8 @@ export interface Settings {
   debugBuffers: boolean;
 }
 
-/** Defaults for streams accepted by `listen`, where an unset timeout is on. */
-export const SERVER_TIMEOUTS = Object.freeze({
+/** Defaults for streams accepted by `listen`, where an unset timeout is on (see `streamSettingsFor`). */
+export const SERVER_DEFAULTS = Object.freeze({
   partialFrameTimeoutMs: 30_000,
   firstFrameTimeoutMs: 10_000,
 });
@@ -152,7 +159,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   maxFrameLength: megabytes(16),
   writeHighWaterMark: megabytes(1),
   maxFramesInFlight: 64,
-  maxFramesPerTick: 1024,
+  maxFramesPerRead: 1024,
   slowConsumerSoftLimit: megabytes(2),
   slowConsumerSoftLimitMs: 10_000,
   slowConsumerHardLimit: megabytes(8),
@@ -186,7 +193,7 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
     ['maxFrameLength', 1],
     ['writeHighWaterMark', 1],
     ['maxFramesInFlight', 1],
-    ['maxFramesPerTick', 1],
+    ['maxFramesPerRead', 1],
     ['slowConsumerSoftLimit', 1],
     ['slowConsumerSoftLimitMs', 0],
     ['slowConsumerHardLimit', 1],
@@ -197,6 +204,9 @@ export function resolveSettings(options: EngineOptions<AnyProtocol>): Settings {
     ['closeTimeoutMs', 0],
     ['sendByReferenceFrom', 0],
   ] as const;
+  if (options.maxFramesPerRead === undefined && options.maxFramesPerTick !== undefined) {
+    options = { ...options, maxFramesPerRead: options.maxFramesPerTick };
+  }
   for (const [name, min] of integers) {
     const value = options[name];
     if (value === undefined) continue;

@@ -63,6 +63,11 @@ export class TimerQueue {
     this.#origin = Math.floor(now());
   }
 
+  /** The clock deadlines are measured on (Date.now unless the queue was given another). */
+  now(): number {
+    return this.#now();
+  }
+
   /** Number of pending timeouts. */
   get size(): number {
     return this.#byId.size;
