@@ -350,7 +350,7 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     const header = fieldEnd - start;
     this.#headerLength = header;
     const total = value + this.#adjustment + (this.#includesHeader ? 0 : header);
-    if (total > this.#max) throw new FrameTooLongError(total, this.#max);
+    if (total > this.#max) throw new FrameTooLongError(total, this.#max, 'frame', 'maxFrameLength');
     if (total < header) {
       throw new DecodeError(
         `length field value ${value} with lengthAdjustment ${this.#adjustment} gives a ` +
@@ -399,7 +399,12 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
       const atLeast =
         value + scale + this.#adjustment + (this.#includesHeader ? 0 : index + 1 - start);
       if (atLeast > this.#max || value + scale > Number.MAX_SAFE_INTEGER) {
-        throw new FrameTooLongError(atLeast, this.#max, 'frame (lower bound from a varint)');
+        throw new FrameTooLongError(
+          atLeast,
+          this.#max,
+          'frame (lower bound from a varint)',
+          'maxFrameLength',
+        );
       }
     }
     return HEADER_INCOMPLETE;

@@ -327,7 +327,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   /** Throws once the pending line can no longer fit, whatever arrives next. */
   #checkPending(bytes: Buffer, start: number, end: number): void {
     if (this.#certainlyTooLong(bytes, start, end)) {
-      throw new FrameTooLongError(end - start, this.#max, 'line');
+      throw new FrameTooLongError(end - start, this.#max, 'line', 'maxLineLength');
     }
   }
 
@@ -343,7 +343,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     bytesRead: number,
   ): Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> | undefined {
     if (length <= this.#max) return undefined;
-    if (!this.#discard) throw new FrameTooLongError(length, this.#max, 'line');
+    if (!this.#discard) throw new FrameTooLongError(length, this.#max, 'line', 'maxLineLength');
     const result = this.#result;
     result.frame = new LineTooLong(length, this.#max) as D extends true ? LineTooLong : never;
     result.bytesRead = bytesRead;

@@ -137,15 +137,16 @@ export function corrupt(what: string, bytes: Buffer, from: number, to: number): 
   return new DecodeError(`RESP ${what}: ${JSON.stringify(shown)}`);
 }
 
-/** A limit error: FrameTooLongError's code and fields, with the option's name in the message. */
+/** A limit error of a RESP decoder: `RESP <what> <observed> exceeds <option> <max>`. */
 export function tooLong(
   what: string,
   observed: number,
   max: number,
   option: string,
 ): FrameTooLongError {
-  const error = new FrameTooLongError(observed, max, what);
-  // The base message names maxFrameLength; a RESP limit is a different option.
+  const error = new FrameTooLongError(observed, max, what, option);
+  // The class writes "<what> length ..."; RESP's limits are counts and depths too, so the
+  // message says what was measured in its own words.
   error.message = `RESP ${what} ${observed} exceeds ${option} ${max}`;
   return error;
 }
