@@ -135,11 +135,10 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
 
   decodeEof(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
     const result = this.#decode(bytes, start, end, true);
-    if (result !== IncompleteFrame || !this.#deliverLast) {
-      if (result === IncompleteFrame) this.#reset();
-      return result;
-    }
+    if (result !== IncompleteFrame) return result;
     this.#reset();
+    // No bytes, no last frame: a frame must consume at least one byte.
+    if (!this.#deliverLast || end <= start) return IncompleteFrame;
     if (end - start > this.#max)
       throw new FrameTooLongError(end - start, this.#max, 'last frame', 'maxLength');
     return this.#frame(bytes, start, end, end - start);

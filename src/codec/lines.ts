@@ -262,7 +262,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     this.#scanned = 0;
     const dropped = this.#dropped;
     this.#dropped = 0;
-    if (!this.#deliverLast) return IncompleteFrame;
+    // No bytes, no last line: a frame must consume at least one byte.
+    if (!this.#deliverLast || end <= start) return IncompleteFrame;
     let contentEnd = end;
     if (this.#crAllowance === 1 && bytes[end - 1] === CR) contentEnd = end - 1;
     const tooLong = this.#tooLong(dropped + contentEnd - start, end - start);
