@@ -33,7 +33,8 @@ export type ByteOrder = 'big' | 'little';
 
 /**
  * Options of {@link LengthPrefixedCodec}. Names and meanings follow Netty's
- * `LengthFieldBasedFrameDecoder` and tokio-util's `LengthDelimitedCodec`.
+ * `LengthFieldBasedFrameDecoder`. tokio-util's `LengthDelimitedCodec` counts `num_skip`,
+ * `length_adjustment` and `max_frame_length` differently: docs/codecs.md translates them.
  *
  * @example
  * ```ts
@@ -154,7 +155,9 @@ type EncodeMode = (typeof EncodeMode)[keyof typeof EncodeMode];
 
 /**
  * Frames preceded by their length: the codec of Netty's `LengthFieldBasedFrameDecoder` +
- * `LengthFieldPrepender` and tokio-util's `LengthDelimitedCodec`, with the same options.
+ * `LengthFieldPrepender`, with the same options, and of tokio-util's `LengthDelimitedCodec`,
+ * whose settings translate (`initialBytesToStrip` is `num_skip`, `lengthAdjustment` is
+ * `length_adjustment + num_skip - header`; docs/codecs.md has the table).
  *
  * A wire frame is `lengthFieldOffset` bytes, the length field, then the bytes the length
  * declares. Its size on the wire is
