@@ -101,18 +101,29 @@ export class DecodeError extends MaiError {
 
 /**
  * A frame longer than its limit, whether its length was declared in a header or observed while
- * waiting for a delimiter. `length` is what was declared or seen so far; `limit` is the limit.
+ * waiting for a delimiter. `length` is what was declared or seen so far; `limit` is the limit;
+ * `option` names the option that set it (`maxFrameLength` for the engine's own limit,
+ * `maxLineLength`, `maxLength`, `maxBulkLength`, ... for a codec's), so the message points at
+ * the setting to change.
+ *
+ * @example
+ * ```ts
+ * throw new FrameTooLongError(held, this.maxLineLength, 'line', 'maxLineLength');
+ * // "line length 70000 exceeds maxLineLength 65536"
+ * ```
  */
 export class FrameTooLongError extends DecodeError {
   readonly length: number;
   readonly limit: number;
+  readonly option: string;
 
-  constructor(length: number, limit: number, what = 'frame') {
-    super(`${what} length ${length} exceeds maxFrameLength ${limit}`, {
+  constructor(length: number, limit: number, what = 'frame', option = 'maxFrameLength') {
+    super(`${what} length ${length} exceeds ${option} ${limit}`, {
       code: ErrorCode.FrameTooLong,
     });
     this.length = length;
     this.limit = limit;
+    this.option = option;
   }
 }
 

@@ -44,11 +44,22 @@ import { CodecContractError } from '../errors.js';
  *
  * ## decodeEof(bytes, start, end)
  *
- * Optional. Called once when the peer has ended the stream and `bytes[start..end)` (possibly
- * empty) are left over after the last complete frame. Return a last frame (for formats where the
- * end of stream terminates a frame, like a final line without a newline) or `IncompleteFrame`
- * to say "nothing more". Without it, leftover bytes at end of stream are reported as a
- * `TruncatedFrameError` (`MAI_TRUNCATED_FRAME`).
+ * Optional: the end of stream, for formats where the peer's FIN may end a frame (a last line
+ * without its newline). When the peer has ended the stream and `decode` has returned
+ * `IncompleteFrame` for what is left, the engine calls `decodeEof` **in a loop**, as `decode`,
+ * while unconsumed bytes `bytes[start..end)` remain. Each call returns one of:
+ *
+ * - a frame, `decoded(frame, bytesRead)`, that consumes at least 1 byte (and at most
+ *   `end - start`); the engine delivers it and calls again with what follows, if anything;
+ * - `discarded(n)`, `n` at least 1: those bytes are dropped, and the loop goes on;
+ * - `IncompleteFrame`: "nothing more to deliver". The loop stops; if bytes are still left they
+ *   are a truncated frame, reported as a `TruncatedFrameError` (`MAI_TRUNCATED_FRAME`).
+ *
+ * A throw is reported like one from `decode`. The engine never calls it with zero bytes (no
+ * bytes left: no call at all), but a codec returns `IncompleteFrame` for `start === end` all the
+ * same, since a frame of zero bytes breaks the rule above. Without `decodeEof`, any bytes left at
+ * end of stream are `MAI_TRUNCATED_FRAME`: a half-received frame is never delivered. A
+ * borrowing codec's frames from `decodeEof` are lent on the same terms as those from `decode`.
  *
  * ## encode(frame, buffer, start)
  *

@@ -135,12 +135,12 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
 
   decodeEof(bytes: Buffer, start: number, end: number): DecodeResult<Buffer> {
     const result = this.#decode(bytes, start, end, true);
-    if (result !== IncompleteFrame || !this.#deliverLast) {
-      if (result === IncompleteFrame) this.#reset();
-      return result;
-    }
+    if (result !== IncompleteFrame) return result;
     this.#reset();
-    if (end - start > this.#max) throw new FrameTooLongError(end - start, this.#max, 'last frame');
+    // No bytes, no last frame: a frame must consume at least one byte.
+    if (!this.#deliverLast || end <= start) return IncompleteFrame;
+    if (end - start > this.#max)
+      throw new FrameTooLongError(end - start, this.#max, 'last frame', 'maxLength');
     return this.#frame(bytes, start, end, end - start);
   }
 
@@ -193,7 +193,7 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
     if (best < 0) {
       // Any delimiter still to come starts after held - longest: is that already too far?
       if (held - this.#longest + 1 > this.#max) {
-        throw new FrameTooLongError(held, this.#max, 'frame without delimiter');
+        throw new FrameTooLongError(held, this.#max, 'frame without delimiter', 'maxLength');
       }
       return IncompleteFrame;
     }
@@ -201,12 +201,12 @@ export class DelimiterCodec implements Codec<Buffer, Uint8Array> {
     // starts after held - longest, and if that is past the limit too, waiting changes nothing
     // (and the bytes-one-at-a-time path above would already have thrown).
     if (best > this.#max && held - this.#longest + 1 > this.#max) {
-      throw new FrameTooLongError(best, this.#max, 'frame');
+      throw new FrameTooLongError(best, this.#max, 'frame', 'maxLength');
     }
     if (!eof && best + this.#longest > held && this.#mayGrow(bytes, start, end, best, bestLength)) {
       return IncompleteFrame;
     }
-    if (best > this.#max) throw new FrameTooLongError(best, this.#max, 'frame');
+    if (best > this.#max) throw new FrameTooLongError(best, this.#max, 'frame', 'maxLength');
     const bytesRead = best + bestLength;
     this.#advance(bytesRead);
     return this.#frame(bytes, start, start + (this.#keep ? bytesRead : best), bytesRead);

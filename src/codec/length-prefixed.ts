@@ -33,7 +33,8 @@ export type ByteOrder = 'big' | 'little';
 
 /**
  * Options of {@link LengthPrefixedCodec}. Names and meanings follow Netty's
- * `LengthFieldBasedFrameDecoder` and tokio-util's `LengthDelimitedCodec`.
+ * `LengthFieldBasedFrameDecoder`. tokio-util's `LengthDelimitedCodec` counts `num_skip`,
+ * `length_adjustment` and `max_frame_length` differently: docs/codecs.md translates them.
  *
  * @example
  * ```ts
@@ -154,7 +155,9 @@ type EncodeMode = (typeof EncodeMode)[keyof typeof EncodeMode];
 
 /**
  * Frames preceded by their length: the codec of Netty's `LengthFieldBasedFrameDecoder` +
- * `LengthFieldPrepender` and tokio-util's `LengthDelimitedCodec`, with the same options.
+ * `LengthFieldPrepender`, with the same options, and of tokio-util's `LengthDelimitedCodec`,
+ * whose settings translate (`initialBytesToStrip` is `num_skip`, `lengthAdjustment` is
+ * `length_adjustment + num_skip - header`; docs/codecs.md has the table).
  *
  * A wire frame is `lengthFieldOffset` bytes, the length field, then the bytes the length
  * declares. Its size on the wire is
@@ -350,7 +353,7 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
     const header = fieldEnd - start;
     this.#headerLength = header;
     const total = value + this.#adjustment + (this.#includesHeader ? 0 : header);
-    if (total > this.#max) throw new FrameTooLongError(total, this.#max);
+    if (total > this.#max) throw new FrameTooLongError(total, this.#max, 'frame', 'maxFrameLength');
     if (total < header) {
       throw new DecodeError(
         `length field value ${value} with lengthAdjustment ${this.#adjustment} gives a ` +
@@ -399,7 +402,12 @@ export class LengthPrefixedCodec implements Codec<Buffer, Buffer | Uint8Array> {
       const atLeast =
         value + scale + this.#adjustment + (this.#includesHeader ? 0 : index + 1 - start);
       if (atLeast > this.#max || value + scale > Number.MAX_SAFE_INTEGER) {
-        throw new FrameTooLongError(atLeast, this.#max, 'frame (lower bound from a varint)');
+        throw new FrameTooLongError(
+          atLeast,
+          this.#max,
+          'frame (lower bound from a varint)',
+          'maxFrameLength',
+        );
       }
     }
     return HEADER_INCOMPLETE;

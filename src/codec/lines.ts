@@ -262,7 +262,8 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     this.#scanned = 0;
     const dropped = this.#dropped;
     this.#dropped = 0;
-    if (!this.#deliverLast) return IncompleteFrame;
+    // No bytes, no last line: a frame must consume at least one byte.
+    if (!this.#deliverLast || end <= start) return IncompleteFrame;
     let contentEnd = end;
     if (this.#crAllowance === 1 && bytes[end - 1] === CR) contentEnd = end - 1;
     const tooLong = this.#tooLong(dropped + contentEnd - start, end - start);
@@ -327,7 +328,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
   /** Throws once the pending line can no longer fit, whatever arrives next. */
   #checkPending(bytes: Buffer, start: number, end: number): void {
     if (this.#certainlyTooLong(bytes, start, end)) {
-      throw new FrameTooLongError(end - start, this.#max, 'line');
+      throw new FrameTooLongError(end - start, this.#max, 'line', 'maxLineLength');
     }
   }
 
@@ -343,7 +344,7 @@ export class LinesCodec<M extends LineFrames = 'string', D extends boolean = fal
     bytesRead: number,
   ): Decoded<LineFrame<M> | (D extends true ? LineTooLong : never)> | undefined {
     if (length <= this.#max) return undefined;
-    if (!this.#discard) throw new FrameTooLongError(length, this.#max, 'line');
+    if (!this.#discard) throw new FrameTooLongError(length, this.#max, 'line', 'maxLineLength');
     const result = this.#result;
     result.frame = new LineTooLong(length, this.#max) as D extends true ? LineTooLong : never;
     result.bytesRead = bytesRead;

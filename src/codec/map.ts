@@ -3,13 +3,18 @@ import {
   type Codec,
   type Decoded,
   type DecodeResult,
+  Discarded,
   type EncodeResult,
   IncompleteFrame,
 } from './codec.js';
 
 /** The two conversions of `mapCodec`. Both must be pure: `encode` may run more than once. */
 export interface CodecMapping<InnerIn, InnerOut, In, Out> {
-  /** Inbound: the inner codec's frame → yours. A throw marks the frame corrupt. */
+  /**
+   * Inbound: the inner codec's frame → yours. A throw marks the frame corrupt. Over a borrowing
+   * inner codec (`borrow: true`) the frame is a view valid until `onFrame` returns: copy what
+   * your frame keeps beyond that (or return a frame that holds no view).
+   */
   decode: (frame: InnerIn) => In;
   /** Outbound: your frame → the inner codec's. A throw means "cannot encode". */
   encode: (frame: Out) => InnerOut;
@@ -32,6 +37,18 @@ export interface CodecMapping<InnerIn, InnerOut, In, Out> {
  *
  * `mapping.encode` runs once per `send`: when the engine retries with a bigger buffer
  * (`InsufficientBuffer`), the converted frame of the previous try is reused.
+ *
+ * What the inner codec says about its frames holds for the mapped ones:
+ *
+ * - `discarded(n)` results (bytes the inner codec dropped) pass through; `mapping.decode` only
+ *   sees frames.
+ * - `borrowsInput` is the inner codec's. Over a borrowing codec, the mapped frame may hold the
+ *   inner frame's view (a `{ payload }` wrapper, a `subarray`): the engine lends it until
+ *   `onFrame` returns, as it lends the inner frames, so it is valid that long and no longer.
+ * - `wireLength` is the inner codec's: the mapping changes no byte on the wire.
+ * - `bodyOf`/`encodeHeader` (sending a payload by reference) are not forwarded: they take your
+ *   frame type, the inner codec's take its own, and bridging them would run `mapping.encode`
+ *   outside `encode`. A mapped frame is always copied into the output buffer.
  *
  * @example
  * ```ts
@@ -58,10 +75,18 @@ class MappedCodec<InnerIn, InnerOut, In, Out> implements Codec<In, Out> {
   #pending: Out | undefined = undefined;
   #converted: InnerOut | undefined = undefined;
   #hasPending = false;
+  readonly borrowsInput: boolean;
+  readonly wireLength?: (bytes: Buffer, start: number, end: number) => number;
 
   constructor(inner: Codec<InnerIn, InnerOut>, mapping: CodecMapping<InnerIn, InnerOut, In, Out>) {
     this.#inner = inner;
     this.#mapping = mapping;
+    this.borrowsInput = inner.borrowsInput === true;
+    const wireLength = inner.wireLength;
+    // Defined only when the inner codec has it: the engine reads its absence as "no hint".
+    if (wireLength !== undefined) {
+      this.wireLength = (bytes, start, end) => wireLength.call(inner, bytes, start, end);
+    }
   }
 
   decode(bytes: Buffer, start: number, end: number): DecodeResult<In> {
@@ -102,6 +127,8 @@ class MappedCodec<InnerIn, InnerOut, In, Out> implements Codec<In, Out> {
 
   #map(result: DecodeResult<InnerIn>): DecodeResult<In> {
     if (result === IncompleteFrame) return IncompleteFrame;
+    // Dropped bytes are not a frame: there is nothing to convert.
+    if ((result.frame as unknown) === Discarded) return result as Decoded<never>;
     // Read the inner result before converting: it may be an object the inner codec reuses.
     const bytesRead = result.bytesRead;
     let frame: In;

@@ -4,7 +4,7 @@ import {
   CR,
   corrupt,
   findByte,
-  type HeaderValue,
+  type IntegerScan,
   LF,
   readInteger,
   readLength,
@@ -86,8 +86,8 @@ export class RespDecoder {
   #bulkType: number = RespType.BulkString;
   /** Where the scan for the end of the current line resumes. */
   #scan = 0;
-  /** The number of the last header read. */
-  readonly #header: HeaderValue = { value: 0 };
+  /** The number of the last header read, and the scan state of an unfinished integer line. */
+  readonly #header: IntegerScan = { value: 0, resume: 0, significant: 0 };
 
   // The open aggregates, innermost last, as parallel arrays: pushing a level allocates nothing.
   #depth = 0;
@@ -116,6 +116,8 @@ export class RespDecoder {
     this.#pos = 0;
     this.#bulkLength = -1;
     this.#scan = 0;
+    this.#header.resume = 0;
+    this.#header.significant = 0;
     for (let d = 0; d < this.#depth; d++) {
       this.#items[d] = EMPTY;
       this.#attributes[d] = undefined;

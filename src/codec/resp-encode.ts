@@ -76,8 +76,9 @@ type Walk = (typeof Walk)[keyof typeof Walk];
  * | bulk `RespError`| `!n\r\n…\r\n`          | `-…\r\n`, CR and LF replaced by spaces   |
  *
  * It walks nested values with its own stack, so no nesting depth overflows the JS stack, and it
- * enforces the decoder's limits (bulk length, element count, depth) with an `EncodeError`: what
- * one mai peer sends, another with the same limits accepts. A buffer too small gives
+ * enforces the decoder's limits on what it writes (bulk and line lengths, the declared element
+ * count, for a RESP2 map that of its flat array, and depth) with an `EncodeError`: what one mai
+ * peer sends, another with the same limits accepts. A buffer too small gives
  * `InsufficientBuffer` (the engine retries with a larger one).
  *
  * @example
@@ -161,7 +162,8 @@ export class RespEncoder {
   #writeValue(value: RespValue, level: number, buffer: Buffer, pos: number): number {
     if (value instanceof Uint8Array)
       return this.#writeBulk(RespType.BulkString, value, buffer, pos);
-    if (typeof value === 'string') return writeLine(RespType.SimpleString, value, buffer, pos);
+    if (typeof value === 'string')
+      return this.#writeLine(RespType.SimpleString, value, buffer, pos);
     if (typeof value === 'number') return writeNumber(value, buffer, pos);
     if (value === null) {
       return this.protocol === 3
@@ -178,12 +180,12 @@ export class RespEncoder {
     if (value instanceof RespError) return this.#writeError(value, buffer, pos);
     if (value instanceof RespDouble) {
       const text = doubleText(value.value);
-      if (this.protocol === 3) return writeLine(RespType.Double, text, buffer, pos);
+      if (this.protocol === 3) return this.#writeLine(RespType.Double, text, buffer, pos);
       return this.#writeBulk(RespType.BulkString, Buffer.from(text, 'latin1'), buffer, pos);
     }
     if (value instanceof RespBigNumber) {
       const text = value.value.toString();
-      if (this.protocol === 3) return writeLine(RespType.BigNumber, text, buffer, pos);
+      if (this.protocol === 3) return this.#writeLine(RespType.BigNumber, text, buffer, pos);
       return this.#writeBulk(RespType.BulkString, Buffer.from(text, 'latin1'), buffer, pos);
     }
     if (value instanceof RespVerbatim) return this.#writeVerbatim(value, buffer, pos);
@@ -242,9 +244,15 @@ export class RespEncoder {
     pos: number,
   ): number {
     const count = items.length;
-    const inner = this.#enter(count, level, pairs ? 'map' : 'aggregate');
-    // A map sent to a RESP2 peer is a flat array of keys and values: twice as many elements.
-    const declared = pairs && type === RespType.Array ? count * 2 : count;
+    // A map sent to a RESP2 peer is a flat array of keys and values: twice as many elements,
+    // and that array's count is what the peer checks against its maxArrayLength.
+    const flat = pairs && type === RespType.Array;
+    const declared = flat ? count * 2 : count;
+    const inner = this.#enter(
+      declared,
+      level,
+      flat ? 'map (as a RESP2 array)' : pairs ? 'map' : 'aggregate',
+    );
     const next = writeHeader(type, declared, buffer, pos);
     if (next < 0) return -1;
     if (count > 0) {
@@ -272,15 +280,31 @@ export class RespEncoder {
 
   #writeError(error: RespError, buffer: Buffer, pos: number): number {
     const message = error.message;
-    if (!error.bulk) return writeLine(RespType.SimpleError, message, buffer, pos);
+    if (!error.bulk) return this.#writeLine(RespType.SimpleError, message, buffer, pos);
     if (LONE_SURROGATE.test(message)) {
       throw new EncodeError('error message contains a lone surrogate (not valid UTF-8)');
     }
     if (this.protocol === 2) {
       // Redis's own rule for errors with newlines: replace them, or the line would end early.
-      return writeLine(RespType.SimpleError, message.replace(/[\r\n]/g, ' '), buffer, pos);
+      return this.#writeLine(RespType.SimpleError, message.replace(/[\r\n]/g, ' '), buffer, pos);
     }
     return this.#writeBulk(RespType.BulkError, Buffer.from(message, 'utf8'), buffer, pos);
+  }
+
+  /**
+   * A line type (simple string or error, double, big number) within maxBulkLength, the limit
+   * the decoder puts on the bytes of a line.
+   */
+  #writeLine(type: RespType, text: string, buffer: Buffer, pos: number): number {
+    const max = this.#limits.maxBulkLength;
+    // A UTF-16 unit is 1 to 3 UTF-8 bytes (writeLine refuses lone surrogates), so the text is
+    // only measured when neither bound decides.
+    if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max)) {
+      throw new EncodeError(
+        `${lineName(type)} of ${Buffer.byteLength(text, 'utf8')} bytes exceeds maxBulkLength ${max}`,
+      );
+    }
+    return writeLine(type, text, buffer, pos);
   }
 
   #writeVerbatim(value: RespVerbatim, buffer: Buffer, pos: number): number {
@@ -377,10 +401,10 @@ function writeBigInteger(n: bigint, buffer: Buffer, pos: number): number {
   return pos + 2;
 }
 
-/** Writes `<type><text>\r\n` for a line type (simple string or error, double, big number). */
 /** Lines up to this many UTF-16 units try the printable-ASCII path first. */
 const SHORT_LINE = 64;
 
+/** Writes `<type><text>\r\n` for a line type (simple string or error, double, big number). */
 function writeLine(type: RespType, text: string, buffer: Buffer, pos: number): number {
   // Replies like +OK and +PONG are short printable ASCII: copy the units as bytes, no regex and
   // no UTF-8 encoder (measured in-process: +OK 80 ns → 15 ns). Anything else takes the full path.
@@ -402,7 +426,7 @@ function writeLine(type: RespType, text: string, buffer: Buffer, pos: number): n
   }
   if (NOT_A_LINE.test(text)) {
     throw new EncodeError(
-      `${type === RespType.SimpleString ? 'simple string' : 'simple error'} contains CR, LF or a lone surrogate: ${JSON.stringify(text.slice(0, 32))}`,
+      `${lineName(type)} contains CR, LF or a lone surrogate: ${JSON.stringify(text.slice(0, 32))}`,
     );
   }
   const room = buffer.length - pos - 3;
@@ -413,6 +437,12 @@ function writeLine(type: RespType, text: string, buffer: Buffer, pos: number): n
   buffer[pos] = CR;
   buffer[pos + 1] = LF;
   return pos + 2;
+}
+
+function lineName(type: RespType): string {
+  if (type === RespType.SimpleString) return 'simple string';
+  if (type === RespType.SimpleError) return 'simple error';
+  return type === RespType.Double ? 'double' : 'big number';
 }
 
 function writeAscii(text: string, buffer: Buffer, pos: number): number {

@@ -38,7 +38,7 @@ export function readLength(bytes: Buffer, at: number, end: number, out: HeaderVa
   const negative = i < end && bytes[i] === 0x2d;
   if (negative) i++;
   const digitsStart = i;
-  const cr = scanDigits(bytes, at, digitsStart, end, out, 'length');
+  const cr = scanDigits(bytes, at, digitsStart, end, out);
   if (cr === -1) return -1;
   const digits = cr - digitsStart;
   if (digits === 0 || (digits > 1 && bytes[digitsStart] === 0x30)) {
@@ -54,41 +54,91 @@ export function readLength(bytes: Buffer, at: number, end: number, out: HeaderVa
 }
 
 /**
- * Reads `:[+-]digits\r\n` within int64 into `out.value`: a number when safe, else a bigint.
- * Returns the index after the LF, or -1 when the line is not complete yet.
- *
- * @example
- * ```ts
- * readInteger(Buffer.from(':-42\r\n'), 0, 6, header); // 6, header.value === -42
- * ```
+ * The state of `readInteger`: the value it read, and where the scan of a line that is not
+ * complete yet resumes, so that an integer arriving a byte at a time is scanned once, however
+ * many leading zeros it has. Both offsets count from the `:` and are 0 for a new line; the
+ * decoder keeps one of these per stream and never touches the offsets.
  */
-export function readInteger(bytes: Buffer, at: number, end: number, out: HeaderValue): number {
-  let i = at + 1;
-  const sign = i < end ? (bytes[i] as number) : 0;
-  if (sign === 0x2d || sign === 0x2b) i++;
-  const digitsStart = i;
-  i = scanDigits(bytes, at, digitsStart, end, out, 'integer');
-  if (i === -1) return -1;
-  const value = out.value as number;
-  const digits = i - digitsStart;
-  if (digits === 0) throw corrupt('invalid integer', bytes, at, i);
-  if (digits <= 15) {
-    out.value = sign === 0x2d ? -value : value;
-  } else {
-    const big = BigInt(bytes.toString('latin1', at + 1, i));
-    if (big < -(2n ** 63n) || big >= 2n ** 63n) {
-      throw corrupt('integer overflows 64 bits', bytes, at, i);
-    }
-    out.value =
-      big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(big)
-        : big;
-  }
-  return i + 2;
+export interface IntegerScan extends HeaderValue {
+  /** Where the scan resumes (0: from the start of the line). */
+  resume: number;
+  /** The first significant (non-zero) digit seen so far, 0 while there is none. */
+  significant: number;
 }
 
 /**
- * Scans the ASCII digits of a header line from `from` up to its CR, at most 19 of them, and
+ * Reads `:[+-]digits\r\n` within int64 into `out.value`: a number when safe, else a bigint.
+ * Leading zeros are allowed (the RESP3 spec's grammar) and do not count toward the 19 digits of
+ * an int64: `:007\r\n` is 7 and `-0` is 0. Returns the index after the LF, or -1 when the line
+ * is not complete yet (call again with the same line start and more bytes). A byte that is not a
+ * digit, or a 20th significant digit, throws at once.
+ *
+ * @example
+ * ```ts
+ * const scan: IntegerScan = { value: 0, resume: 0, significant: 0 };
+ * readInteger(Buffer.from(':-42\r\n'), 0, 6, scan); // 6, scan.value === -42
+ * ```
+ */
+export function readInteger(bytes: Buffer, at: number, end: number, out: IntegerScan): number {
+  const sign = at + 1 < end ? (bytes[at + 1] as number) : 0;
+  const digitsStart = sign === 0x2d || sign === 0x2b ? at + 2 : at + 1;
+  let i = out.resume > 0 ? at + out.resume : digitsStart;
+  let significant = out.significant;
+  for (;;) {
+    if (i >= end) return pause(out, at, i, significant);
+    const c = bytes[i] as number;
+    if (c === CR) break;
+    if (c < 0x30 || c > 0x39) throw restart(out, corrupt('invalid integer', bytes, at, i + 1));
+    if (significant === 0 && c !== 0x30) significant = i - at;
+    i++;
+    if (significant !== 0 && i - at - significant > 19) {
+      throw restart(out, corrupt('integer overflows 64 bits', bytes, at, i));
+    }
+  }
+  if (i + 1 >= end) return pause(out, at, i, significant);
+  restart(out, undefined);
+  if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
+  if (i === digitsStart) throw corrupt('invalid integer', bytes, at, i);
+  if (significant === 0) {
+    out.value = 0;
+    return i + 2;
+  }
+  const first = at + significant;
+  if (i - first <= 15) {
+    let value = 0;
+    for (let k = first; k < i; k++) value = value * 10 + ((bytes[k] as number) - 0x30);
+    out.value = sign === 0x2d ? -value : value;
+    return i + 2;
+  }
+  const magnitude = BigInt(bytes.toString('latin1', first, i));
+  const big = sign === 0x2d ? -magnitude : magnitude;
+  if (big < -(2n ** 63n) || big >= 2n ** 63n) {
+    throw corrupt('integer overflows 64 bits', bytes, at, i);
+  }
+  out.value =
+    big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(big)
+      : big;
+  return i + 2;
+}
+
+/** `readInteger` is waiting for more bytes: remember where its scan stopped. */
+function pause(out: IntegerScan, at: number, i: number, significant: number): number {
+  // Nothing past the ':' yet: start afresh, the sign is still to be seen.
+  out.resume = i > at + 1 ? i - at : 0;
+  out.significant = significant;
+  return -1;
+}
+
+/** `readInteger` is done with its line (read or rejected): the next line starts afresh. */
+function restart<E>(out: IntegerScan, error: E): E {
+  out.resume = 0;
+  out.significant = 0;
+  return error;
+}
+
+/**
+ * Scans the ASCII digits of a length header from `from` up to its CR, at most 19 of them, and
  * stores their value (a double: exact up to 2^53) in `out.value`. Returns the CR's index, or -1
  * while the CRLF has not arrived. A non-digit, a 20th digit or a CR without LF throws at once.
  */
@@ -98,7 +148,6 @@ function scanDigits(
   from: number,
   end: number,
   out: HeaderValue,
-  what: 'length' | 'integer',
 ): number {
   let i = from;
   let value = 0;
@@ -106,10 +155,10 @@ function scanDigits(
     if (i >= end) return -1;
     const c = bytes[i] as number;
     if (c === CR) break;
-    if (c < 0x30 || c > 0x39) throw corrupt(`invalid ${what}`, bytes, at, i + 1);
+    if (c < 0x30 || c > 0x39) throw corrupt('invalid length', bytes, at, i + 1);
     value = value * 10 + (c - 0x30);
     i++;
-    if (i - from > 19) throw corrupt(`${what} overflows 64 bits`, bytes, at, i);
+    if (i - from > 19) throw corrupt('length overflows 64 bits', bytes, at, i);
   }
   if (i + 1 >= end) return -1;
   if (bytes[i + 1] !== LF) throw corrupt('CR not followed by LF', bytes, at, i + 2);
@@ -137,15 +186,16 @@ export function corrupt(what: string, bytes: Buffer, from: number, to: number): 
   return new DecodeError(`RESP ${what}: ${JSON.stringify(shown)}`);
 }
 
-/** A limit error: FrameTooLongError's code and fields, with the option's name in the message. */
+/** A limit error of a RESP decoder: `RESP <what> <observed> exceeds <option> <max>`. */
 export function tooLong(
   what: string,
   observed: number,
   max: number,
   option: string,
 ): FrameTooLongError {
-  const error = new FrameTooLongError(observed, max, what);
-  // The base message names maxFrameLength; a RESP limit is a different option.
+  const error = new FrameTooLongError(observed, max, what, option);
+  // The class writes "<what> length ..."; RESP's limits are counts and depths too, so the
+  // message says what was measured in its own words.
   error.message = `RESP ${what} ${observed} exceeds ${option} ${max}`;
   return error;
 }

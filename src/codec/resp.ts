@@ -17,7 +17,8 @@ import { type RespOutbound, RespSwitchProtocol, type RespValue } from './resp-ty
 export interface RespCodecOptions {
   /**
    * Longest bulk string, bulk error or verbatim string, from its declared length; also the
-   * longest simple-string line. Default 64 MiB. Redis's own `proto-max-bulk-len` is 512 MiB.
+   * longest line (simple string or error, double, big number), in bytes. Default 64 MiB. The
+   * encoder refuses (`MAI_ENCODE_FAILED`) what the decoder would refuse, measured on the wire. Redis's own `proto-max-bulk-len` is 512 MiB.
    *
    * ```
    * $67108864\r\n<67108864 bytes>\r\n    accepted at the default
@@ -27,7 +28,7 @@ export interface RespCodecOptions {
   maxBulkLength?: number;
   /**
    * Most elements of one array, set or push, and most entries of one map or attribute, from the
-   * declared count. Default 1,048,576 (2^20), the limit Redis applied before 4.0; its current one
+   * declared count (a map sent to a RESP2 peer is an array of 2 × entries, and counts as one). Default 1,048,576 (2^20), the limit Redis applied before 4.0; its current one
    * is 2^31 - 1. A declared count allocates nothing: elements are stored as they arrive.
    *
    * ```

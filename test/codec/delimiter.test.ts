@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { IncompleteFrame } from '../../src/codec/codec.js';
 import { DEFAULT_MAX_DELIMITED_LENGTH, DelimiterCodec } from '../../src/codec/delimiter.js';
 import { assertCodecConformance, decodeChunks, encodeFrames } from '../../src/testing/index.js';
 import { PROPERTY_RUNS } from '../reliability/profile.js';
@@ -189,5 +190,18 @@ describe('DelimiterCodec', () => {
     assert.equal(encodeFrames(codec, [b('ok'), b('')]).toString('latin1'), 'ok\r\n\r\n');
     assert.throws(() => new DelimiterCodec({ delimiters: [] }), { code: 'MAI_INVALID_OPTION' });
     assert.throws(() => new DelimiterCodec({ delimiters: '' }), { code: 'MAI_INVALID_OPTION' });
+  });
+
+  test("lastFrame: 'deliver' with no bytes left at end of stream: no frame", () => {
+    const bytes = b('a;b');
+    for (const borrow of [false, true]) {
+      const codec = new DelimiterCodec({ delimiters: ';', lastFrame: 'deliver', borrow });
+      assert.equal(codec.decodeEof(Buffer.alloc(0), 0, 0), IncompleteFrame, 'empty');
+      assert.equal(codec.decodeEof(bytes, 2, 2), IncompleteFrame, 'mid-buffer');
+      const last = codec.decodeEof(bytes, 2, 3);
+      assert.ok(last !== IncompleteFrame);
+      assert.equal(last.bytesRead, 1);
+      assert.equal(Buffer.from(last.frame).toString('latin1'), 'b');
+    }
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { IncompleteFrame } from '../../src/codec/codec.js';
 import { DEFAULT_MAX_LINE_LENGTH, LinesCodec, LineTooLong } from '../../src/codec/lines.js';
 import { decodeChunks, encodeFrames, StreamDecoder } from '../../src/testing/index.js';
 import { assertCodecConformance } from '../../src/testing/index.js';
@@ -277,5 +278,24 @@ describe('LinesCodec discard mode: memory', () => {
     assert.deepEqual(frames, [new LineTooLong(256 * 4096, 100), 'next']);
     assert.ok(peak <= 4096 + 101, `held at most one chunk beyond the limit (peak ${peak})`);
     assert.ok(peak < 10_000);
+  });
+});
+
+describe('LinesCodec decodeEof', () => {
+  test("lastLine: 'deliver' with no bytes left at end of stream: no frame", () => {
+    // decodeEof must never return a frame that consumes nothing: with start === end there is
+    // no last line, whatever the options, and a 'buffer' line must not be built from nothing.
+    const bytes = b('a\nb');
+    for (const frames of ['string', 'buffer'] as const) {
+      for (const discard of [false, true]) {
+        const codec = new LinesCodec({ lastLine: 'deliver', frames, discard, maxLineLength: 8 });
+        assert.equal(codec.decodeEof(Buffer.alloc(0), 0, 0), IncompleteFrame, `${frames} empty`);
+        assert.equal(codec.decodeEof(bytes, 2, 2), IncompleteFrame, `${frames} mid-buffer`);
+        const last = codec.decodeEof(bytes, 2, 3);
+        assert.ok(last !== IncompleteFrame);
+        assert.equal(last.bytesRead, 1);
+        assert.equal(String(last.frame), 'b');
+      }
+    }
   });
 });

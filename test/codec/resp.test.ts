@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
 import { IncompleteFrame, InsufficientBuffer } from '../../src/codec/codec.js';
 import { RespCodec, type RespCodecOptions } from '../../src/codec/resp.js';
 import { type Protocol, protocolEngine } from '../../src/index.js';
@@ -12,7 +11,6 @@ import {
   RespDouble,
   RespError,
   RespMap,
-  type RespPair,
   RespPush,
   type RespOutbound,
   RespSet,
@@ -23,23 +21,9 @@ import {
 import { DecodeError, EncodeError, FrameTooLongError, MaiError } from '../../src/errors.js';
 import { assertCodecConformance, type ConformanceCase } from '../../src/testing/index.js';
 import { PROPERTY_RUNS } from '../reliability/profile.js';
+import { decodeAll, respValue } from './resp-values.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
-
-/** Decodes every frame of `bytes` delivered whole; throws what the codec throws. */
-function decodeAll(text: string | Buffer, options: RespCodecOptions = {}): RespValue[] {
-  const codec = new RespCodec(options);
-  const bytes = typeof text === 'string' ? b(text) : text;
-  const frames: RespValue[] = [];
-  let start = 0;
-  for (let guard = 0; guard < 1_000_000 && start < bytes.length; guard++) {
-    const result = codec.decode(bytes, start, bytes.length);
-    if (result === IncompleteFrame) throw new Error(`incomplete after ${start} bytes`);
-    frames.push(result.frame);
-    start += result.bytesRead;
-  }
-  return frames;
-}
 
 function decodeOne(text: string | Buffer, options: RespCodecOptions = {}): RespValue {
   const frames = decodeAll(text, options);
@@ -639,43 +623,6 @@ const requestCases: Array<ConformanceCase<RespValue>> = [
   },
   { name: 'truncated inline', bytes: b('PING'), frames: [], eof: { error: 'MAI_TRUNCATED_FRAME' } },
 ];
-
-/** Random RESP values; `depth` caps the nesting so most fit maxDepth 8 and some do not. */
-function respValue(): fc.Arbitrary<RespValue> {
-  const bytes = fc.uint8Array({ maxLength: 24 }).map((u) => Buffer.from(u));
-  const text = fc.string({ unit: 'binary', maxLength: 12 });
-  const pair = (value: fc.Arbitrary<RespValue>) => fc.tuple(value, value) as fc.Arbitrary<RespPair>;
-  const leaf: fc.Arbitrary<RespValue> = fc.oneof(
-    bytes,
-    bytes,
-    text,
-    fc.maxSafeInteger(),
-    fc
-      .bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
-      .filter((n) => n < Number.MIN_SAFE_INTEGER || n > Number.MAX_SAFE_INTEGER),
-    fc.boolean(),
-    fc.constant(null),
-    text.map((t) => new RespError(t)),
-    text.map((t) => new RespError(t, true)),
-    fc.double().map((d) => new RespDouble(d)),
-    fc.bigInt().map((n) => new RespBigNumber(n)),
-    fc.tuple(fc.constantFrom('txt', 'mkd', 'ab:'), bytes).map(([f, t]) => new RespVerbatim(f, t)),
-  );
-  const { value } = fc.letrec<{ value: RespValue }>((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small', maxDepth: 10 },
-      leaf,
-      fc.array(tie('value'), { maxLength: 4 }),
-      fc.array(pair(tie('value')), { maxLength: 3 }).map((e) => new RespMap(e)),
-      fc.array(tie('value'), { maxLength: 3 }).map((i) => new RespSet(i)),
-      fc.array(tie('value'), { maxLength: 3 }).map((i) => new RespPush(i)),
-      fc
-        .tuple(fc.array(pair(tie('value')), { maxLength: 2 }), tie('value'))
-        .map(([a, v]) => new RespAttributed(a, v)),
-    ),
-  }));
-  return value;
-}
 
 /** What a RESP2 peer receives for a value: Redis's mapping of RESP3-only types. */
 function asResp2(value: RespValue): RespValue {
