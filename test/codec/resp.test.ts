@@ -3,7 +3,7 @@ import net from 'node:net';
 import { describe, it } from 'node:test';
 import { IncompleteFrame, InsufficientBuffer } from '../../src/codec/codec.js';
 import { RespCodec, type RespCodecOptions } from '../../src/codec/resp.js';
-import { type Protocol, protocolEngine } from '../../src/index.js';
+import type { Protocol } from '../../src/index.js';
 import { doubleText } from '../../src/codec/resp-encode.js';
 import {
   RespAttributed,
@@ -21,6 +21,7 @@ import {
 import { DecodeError, EncodeError, FrameTooLongError, MaiError } from '../../src/errors.js';
 import { assertCodecConformance, type ConformanceCase } from '../../src/testing/index.js';
 import { PROPERTY_RUNS } from '../reliability/profile.js';
+import { serve } from '../support/engine-fixture.js';
 import { decodeAll, respValue } from './resp-values.js';
 
 const b = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -342,7 +343,7 @@ describe('RespCodec: encoding', () => {
 
   it('a server switches to RESP3 mid-stream on HELLO 3 (engine, loopback)', async (t) => {
     type Redis = Protocol<{ in: RespValue; out: RespOutbound }>;
-    const server = protocolEngine<Redis>({
+    const { listener } = await serve<Redis>(t, 'tcp', {
       codec: () => new RespCodec({ inlineCommands: true }),
       handler: {
         onFrame(ctx, command) {
@@ -357,8 +358,6 @@ describe('RespCodec: encoding', () => {
         },
       },
     });
-    const listener = await server.listen({ port: 0, host: '127.0.0.1' });
-    t.after(() => server.shutdown({ deadlineMs: 1000 }));
     const expected =
       '*4\r\n$-1\r\n:1\r\n$3\r\n1.5\r\n*2\r\n+a\r\n:1\r\n' +
       '%1\r\n+proto\r\n:3\r\n' +

@@ -17,15 +17,10 @@ import {
   RawCodec,
 } from '../../src/index.js';
 import { decodeChunks } from '../../src/testing/index.js';
+import { listenAndConnect } from '../support/engine-fixture.js';
 import { readAll, u32Frame, writeInPieces } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAndConnect,
-  TRANSPORTS,
-  type Transport,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, type Transport, until } from '../support/transports.js';
 
 // Borrowed frames (`borrow: true`, Codec.borrowsInput): frames are views of the engine's input,
 // valid until onFrame returns. These tests hold the engine to that promise from both sides: the

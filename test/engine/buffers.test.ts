@@ -16,16 +16,10 @@ import {
   protocolEngine,
 } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
+import { listenAndConnect, serve } from '../support/engine-fixture.js';
 import { MemoryStream, rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  listenAndConnect,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 
@@ -74,10 +68,10 @@ for (const transport of TRANSPORTS) {
   describe(`buffers over ${transport}`, () => {
     test('an idle stream holds no pooled bytes; a partial frame holds one buffer until it completes', async (t) => {
       const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(t, transport, {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+      });
       const sockets = await Promise.all(
         Array.from({ length: 20 }, () => rawConnect(listener.address)),
       );
@@ -102,15 +96,12 @@ for (const transport of TRANSPORTS) {
 
     test('a frame larger than the pooled buffer grows the read buffer and is encoded after InsufficientBuffer retries', async (t) => {
       const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         initialBufferSize: 256,
         debugBuffers: true,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const payloads = [
         Buffer.alloc(100, 1),
         Buffer.alloc(300_000, 2),

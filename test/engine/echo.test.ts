@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Protocol, protocolEngine } from '../../src/index.js';
+import type { Protocol } from '../../src/index.js';
 import { LineCodec, U32Codec } from '../support/codecs.js';
+import { dial, serve } from '../support/engine-fixture.js';
 import { rawConnect, readAll, u32Frame, writeInPieces } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 type Lines = Protocol<{ in: string }>;
@@ -21,13 +16,10 @@ for (const transport of TRANSPORTS) {
       const serverLog = new Recorder<Lines>({
         onFrame: (ctx, line) => void ctx.send(`echo:${line}`),
       });
-      const server = protocolEngine<Lines>({
+      const { server, listener, address } = await serve<Lines>(t, transport, {
         codec: () => new LineCodec(),
         handler: serverLog.handler,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
 
       const lines = ['Supercalifragilisticexpialidocious!', '', 'ünïcödé ✓', 'last'];
       const clientLog = new Recorder<Lines>({
@@ -38,11 +30,10 @@ for (const transport of TRANSPORTS) {
           if (clientLog.logs.get(ctx.token)?.frames.length === lines.length) ctx.close();
         },
       });
-      const client = protocolEngine<Lines>({
+      const { client, ctx } = await dial<Lines>(t, listener, {
         codec: () => new LineCodec(),
         handler: clientLog.handler,
       });
-      const ctx = await client.connect(listener.address);
       if (transport === 'unix') assert.equal(ctx.remoteAddress, (address as { path: string }).path);
       else assert.match(ctx.remoteAddress ?? '', /^127\.0\.0\.1:\d+$/);
       await client.wait();
@@ -68,10 +59,10 @@ for (const transport of TRANSPORTS) {
 
     test('frames followed at once by FIN are all delivered in order before onClosed, replies before our FIN', async (t) => {
       const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(t, transport, {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+      });
 
       const payloads = Array.from({ length: 500 }, (_, i) =>
         Buffer.from(`frame-${i}-${'x'.repeat(i % 97)}`),
@@ -95,10 +86,10 @@ for (const transport of TRANSPORTS) {
 
     test('a stream delivered one byte at a time gives the same frames as one chunk', async (t) => {
       const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(t, transport, {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+      });
 
       const payloads = [
         Buffer.alloc(0),
@@ -133,13 +124,10 @@ for (const transport of TRANSPORTS) {
       { onFrame: (ctx, frame) => void ctx.send(frame) },
       { keepFrames: false },
     );
-    const server = protocolEngine<Bytes>({
+    const { server, listener } = await serve<Bytes>(t, transport, {
       codec: () => new U32Codec(),
       handler: serverLog.handler,
     });
-    const address = listenAddress(transport);
-    const listener = await server.listen(address);
-    t.after(() => removeSocketFile(address));
     const payloads = Array.from({ length: 2000 }, (_, i) =>
       Buffer.alloc(i % 100 === 0 ? 256 * 1024 : 1 + (i % 300), i & 0xff),
     );
@@ -158,11 +146,10 @@ for (const transport of TRANSPORTS) {
       },
       { keepFrames: false },
     );
-    const client = protocolEngine<Bytes>({
+    const { client } = await dial<Bytes>(t, listener, {
       codec: () => new U32Codec(),
       handler: clientLog.handler,
     });
-    await client.connect(listener.address);
     await client.wait();
     await until(() => serverLog.closedCount === 1, 5000, 'server onClosed');
     await server.shutdown({ deadlineMs: 1000 });

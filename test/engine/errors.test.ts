@@ -12,15 +12,10 @@ import {
   protocolEngine,
 } from '../../src/index.js';
 import { LineCodec, U32Codec } from '../support/codecs.js';
+import { serve } from '../support/engine-fixture.js';
 import { rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, listenAddress, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 type Lines = Protocol<{ in: string }>;
@@ -58,10 +53,10 @@ for (const transport of TRANSPORTS) {
         onFrame: (ctx, line) => void ctx.send(line),
         onError: (ctx) => void ctx.send('goodbye: protocol error'),
       });
-      const server = protocolEngine<Lines>({ codec: () => new LineCodec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Lines>(t, transport, {
+        codec: () => new LineCodec(),
+        handler: log.handler,
+      });
 
       const busyLines = Array.from({ length: 200 }, (_, i) => `line ${i}`);
       const busyWire = Buffer.from(busyLines.map((l) => `${l}\n`).join(''));
@@ -118,13 +113,10 @@ for (const transport of TRANSPORTS) {
     ] as const) {
       test(`a codec that ${name} gets ${code}, not a hang`, async (t) => {
         const log = new Recorder<Bytes>();
-        const server = protocolEngine<Bytes>({
+        const { server, listener } = await serve<Bytes>(t, transport, {
           codec: () => new ClaimingCodec(claim),
           handler: log.handler,
         });
-        const address = listenAddress(transport);
-        const listener = await server.listen(address);
-        t.after(() => removeSocketFile(address));
         const socket = await rawConnect(listener.address);
         const closed = readAll(socket);
         socket.write('abc');
@@ -144,15 +136,12 @@ for (const transport of TRANSPORTS) {
       const log = new Recorder<Bytes>({
         onFrame: (ctx, frame) => void ctx.send(Buffer.from(`${frame.length}\n`)),
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new UnlimitedLineCodec(),
         handler: log.handler,
         maxFrameLength,
         initialBufferSize: 64, // the frame must grow the read buffer well past its pooled size
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const atMax = Buffer.concat([Buffer.alloc(maxFrameLength - 1, 0x61), Buffer.from('\n')]);
       const overMax = Buffer.concat([Buffer.alloc(maxFrameLength, 0x62), Buffer.from('\n')]);
       for (const pieceSize of [atMax.length + overMax.length, 1]) {
@@ -175,10 +164,10 @@ for (const transport of TRANSPORTS) {
 
     test('end of stream inside a frame reports MAI_TRUNCATED_FRAME with the partial bytes', async (t) => {
       const log = new Recorder<Bytes>();
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(t, transport, {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+      });
       const socket = await rawConnect(listener.address);
       const closed = readAll(socket);
       const frame = u32Frame('complete');
@@ -201,10 +190,10 @@ for (const transport of TRANSPORTS) {
           return undefined;
         },
       });
-      const server = protocolEngine<Lines>({ codec: () => new LineCodec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Lines>(t, transport, {
+        codec: () => new LineCodec(),
+        handler: log.handler,
+      });
       for (const line of ['throw', 'reject']) {
         const socket = await rawConnect(listener.address);
         const closed = readAll(socket);

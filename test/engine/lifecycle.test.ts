@@ -11,15 +11,10 @@ import {
   type Token,
 } from '../../src/index.js';
 import { LineCodec, U32Codec } from '../support/codecs.js';
+import { serve } from '../support/engine-fixture.js';
 import { MemoryStream, rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 
@@ -44,14 +39,11 @@ for (const transport of TRANSPORTS) {
           ctx.send(frame);
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         maxFramesInFlight: 8,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const payloads = Array.from({ length: 300 }, (_, i) => Buffer.from(String(i)));
       const socket = await rawConnect(listener.address);
       const reply = readAll(socket);
@@ -81,14 +73,11 @@ for (const transport of TRANSPORTS) {
           setTimeout(() => ctx.abort(), 50);
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         ...NO_SLOW_CONSUMER_LIMIT,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       socket.pause(); // never reads
       socket.on('error', () => {});
@@ -118,10 +107,10 @@ for (const transport of TRANSPORTS) {
           ctx.end();
         },
       });
-      const server = protocolEngine<Lines>({ codec: () => new LineCodec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Lines>(t, transport, {
+        codec: () => new LineCodec(),
+        handler: log.handler,
+      });
       const socket = await rawConnect(listener.address);
       const received: Buffer[] = [];
       socket.on('data', (chunk: Buffer) => received.push(chunk));
@@ -142,10 +131,10 @@ for (const transport of TRANSPORTS) {
         onFrame: (ctx, line) => void ctx.send(line),
         onShutdown: (ctx) => void ctx.send('server going away'),
       });
-      const server = protocolEngine<Lines>({ codec: () => new LineCodec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Lines>(t, transport, {
+        codec: () => new LineCodec(),
+        handler: log.handler,
+      });
       const sockets = await Promise.all(
         Array.from({ length: 10 }, () => rawConnect(listener.address)),
       );
@@ -171,14 +160,11 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 200; i++) ctx.send(Buffer.alloc(64 * 1024));
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         ...NO_SLOW_CONSUMER_LIMIT,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       socket.pause();
       socket.on('error', () => {});
@@ -305,7 +291,7 @@ for (const transport of TRANSPORTS) {
   test(`engine.send(token) and broadcast(frame, filter) over ${transport}`, async (t) => {
     type Chat = Protocol<{ in: string; session: { name: string } }>;
     const tokens: Token[] = [];
-    const server = protocolEngine<Chat>({
+    const { server, listener } = await serve<Chat>(t, transport, {
       codec: () => new LineCodec(),
       session: () => ({ name: '' }),
       handler: {
@@ -315,9 +301,6 @@ for (const transport of TRANSPORTS) {
         },
       },
     });
-    const address = listenAddress(transport);
-    const listener = await server.listen(address);
-    t.after(() => removeSocketFile(address));
     const names = ['ann', 'bob', 'cid', 'dee'];
     const sockets = await Promise.all(names.map(() => rawConnect(listener.address)));
     const replies = sockets.map(readAll);
@@ -358,14 +341,11 @@ test('broadcast: a stream whose codec refuses the frame does not stop the others
   }
   let made = 0;
   const tokens: Token[] = [];
-  const server = protocolEngine<Protocol<{ in: string }>>({
+  const { server, listener } = await serve<Protocol<{ in: string }>>(t, 'tcp', {
     // Every second stream gets the polite codec.
     codec: () => (made++ % 2 === 0 ? new LineCodec() : new PoliteLineCodec()),
     handler: { onReady: (ctx) => void tokens.push(ctx.token), onFrame: () => {} },
   });
-  const address = listenAddress('tcp');
-  const listener = await server.listen(address);
-  t.after(() => removeSocketFile(address));
   const sockets: Socket[] = [];
   for (let i = 0; i < 4; i++) {
     sockets.push(await rawConnect(listener.address));

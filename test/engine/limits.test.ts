@@ -1,16 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type Protocol, protocolEngine } from '../../src/index.js';
+import type { Protocol } from '../../src/index.js';
 import { LineCodec, U32Codec } from '../support/codecs.js';
+import { serve } from '../support/engine-fixture.js';
 import { rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer; timeout: string }>;
 type Lines = Protocol<{ in: string; timeout: string }>;
@@ -26,10 +21,10 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 1024; i++) ctx.send(Buffer.alloc(64 * 1024));
         },
       });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(t, transport, {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+      });
       const socket = await rawConnect(listener.address);
       socket.pause();
       socket.on('error', () => {});
@@ -58,15 +53,12 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 64; i++) ctx.send(Buffer.alloc(64 * 1024)); // 4 MiB, then quiet
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         slowConsumerSoftLimit: 1 * MiB,
         slowConsumerSoftLimitMs: 200,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       socket.pause();
       socket.on('error', () => {});
@@ -98,14 +90,11 @@ for (const transport of TRANSPORTS) {
           ctx.close();
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         writeHighWaterMark: hwm,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       // A slow reader: 64 KiB every 2 ms.
       socket.pause();
@@ -136,15 +125,12 @@ for (const transport of TRANSPORTS) {
 
     test('partial-frame timeout closes a slowloris stream; a busy stream with partial tails is not touched', async (t) => {
       const log = new Recorder<Bytes>();
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new U32Codec(),
         handler: log.handler,
         partialFrameTimeoutMs: 300,
         firstFrameTimeoutMs: 0,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const loris = await rawConnect(listener.address);
       const lorisClosed = readAll(loris);
       const busy = await rawConnect(listener.address);
@@ -175,14 +161,11 @@ for (const transport of TRANSPORTS) {
 
     test('first-frame timeout closes a stream that never sends a frame, not one that does', async (t) => {
       const log = new Recorder<Lines>();
-      const server = protocolEngine<Lines>({
+      const { server, listener } = await serve<Lines>(t, transport, {
         codec: () => new LineCodec(),
         handler: log.handler,
         firstFrameTimeoutMs: 200,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const silent = await rawConnect(listener.address);
       const silentClosed = readAll(silent);
       const talker = await rawConnect(listener.address);
@@ -207,7 +190,7 @@ for (const transport of TRANSPORTS) {
           if (seen.filter((v) => v === 'read idle').length === 2) ctx.close();
         },
       });
-      const server = protocolEngine<Lines>({
+      const { server, listener } = await serve<Lines>(t, transport, {
         codec: () => new LineCodec(),
         handler: log.handler,
         idleTimeouts: {
@@ -215,9 +198,6 @@ for (const transport of TRANSPORTS) {
           write: { ms: 10_000, value: 'write idle' },
         },
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       const reply = readAll(socket);
       socket.write('one\n');
@@ -237,14 +217,11 @@ for (const transport of TRANSPORTS) {
           }, 50);
         },
       });
-      const server = protocolEngine<Lines>({
+      const { server, listener } = await serve<Lines>(t, transport, {
         codec: () => new LineCodec(),
         handler: log.handler,
         allowHalfOpen: true,
       });
-      const address = listenAddress(transport);
-      const listener = await server.listen(address);
-      t.after(() => removeSocketFile(address));
       const socket = await rawConnect(listener.address);
       const reply = readAll(socket);
       socket.end('a\nb\n');
@@ -263,10 +240,12 @@ for (const transport of TRANSPORTS) {
 
     test('maxConnections: exactly M streams held, the rest refused and counted', async (t) => {
       const log = new Recorder<Lines>();
-      const server = protocolEngine<Lines>({ codec: () => new LineCodec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen({ ...address, maxConnections: 5 });
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Lines>(
+        t,
+        transport,
+        { codec: () => new LineCodec(), handler: log.handler },
+        { maxConnections: 5 },
+      );
       const sockets = [];
       for (let i = 0; i < 5; i++) sockets.push(await rawConnect(listener.address));
       await until(() => server.stats().streams === 5);
@@ -288,15 +267,12 @@ test('memory budget: reading pauses on the heaviest streams and resumes when usa
   const log = new Recorder<Bytes>({
     onFrame: (ctx, frame) => void ctx.send(Buffer.from(`${frame.length}`)),
   });
-  const server = protocolEngine<Bytes>({
+  const { server, listener } = await serve<Bytes>(t, 'tcp', {
     codec: () => new U32Codec(),
     handler: log.handler,
     memoryBudget: 2 * MiB,
     initialBufferSize: 16 * 1024,
   });
-  const address = listenAddress('tcp');
-  const listener = await server.listen(address);
-  t.after(() => removeSocketFile(address));
   // Four peers each send a 1.5 MiB frame in pieces: together far above the 2 MiB budget.
   const frame = u32Frame(Buffer.alloc(1.5 * MiB, 7));
   const sockets = await Promise.all(Array.from({ length: 4 }, () => rawConnect(listener.address)));
@@ -327,16 +303,13 @@ test('memory budget: a stream paused for memory is not closed by the partial-fra
   const log = new Recorder<Bytes>({
     onFrame: (ctx, frame) => void ctx.send(Buffer.from(`${frame.length}`)),
   });
-  const server = protocolEngine<Bytes>({
+  const { server, listener } = await serve<Bytes>(t, 'tcp', {
     codec: () => new U32Codec(),
     handler: log.handler,
     memoryBudget: MiB / 2,
     initialBufferSize: 16 * 1024,
     partialFrameTimeoutMs: 600,
   });
-  const address = listenAddress('tcp');
-  const listener = await server.listen(address);
-  t.after(() => removeSocketFile(address));
   // Eight peers each send the first half of a 512 KiB frame: together 2 MiB, four times the
   // budget, so most streams are paused for memory. Then every peer stalls for 1.5 s (more than
   // the timeout) before sending the rest. When the streams still reading time out, memory stays

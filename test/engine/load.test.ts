@@ -4,13 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { type Address, type Context, type Protocol, protocolEngine } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
+import { reserveAddress } from '../support/engine-fixture.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer; session: { id: number; expect: number } }>;
 
@@ -31,8 +27,7 @@ function frameFor(id: number, seq: number): Buffer {
 for (const transport of TRANSPORTS) {
   describe(`load over ${transport}`, () => {
     test(`${CONNECTIONS} concurrent connections × ${FRAMES} frames: none lost, reordered or duplicated`, async (t) => {
-      const address = listenAddress(transport);
-      t.after(() => removeSocketFile(address));
+      const address = reserveAddress(t, transport);
       const server = fork(serverScript, [JSON.stringify(address)], { stdio: 'inherit' });
       t.after(() => server.kill());
       const bound = await new Promise<Address>((resolve) =>

@@ -4,38 +4,33 @@
  * that fail or never come, and a graceful shutdown that flushes before close_notify.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { connect as connectTls } from 'node:tls';
 import { type Protocol, protocolEngine } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
+import { dial, serve } from '../support/engine-fixture.js';
 import { rawConnect, readAll } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
 import { testIdentity } from '../support/tls.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, TRANSPORTS, type Transport, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 
 /** An echo server speaking TLS with the test identity. */
 async function tlsEchoServer(
-  transport: (typeof TRANSPORTS)[number],
+  t: TestContext,
+  transport: Transport,
   options: { firstFrameTimeoutMs?: number } = {},
 ) {
   const { key, cert } = testIdentity();
   const log = new Recorder<Bytes>({ onFrame: (ctx, frame) => void ctx.send(frame) });
-  const server = protocolEngine<Bytes>({
-    codec: () => new U32Codec(),
-    handler: log.handler,
-    ...options,
-  });
-  const address = listenAddress(transport);
-  const listener = await server.listen({ ...address, tls: { key, cert } });
-  return { log, server, address, listener };
+  const { server, listener } = await serve<Bytes>(
+    t,
+    transport,
+    { codec: () => new U32Codec(), handler: log.handler, ...options },
+    { tls: { key, cert } },
+  );
+  return { log, server, listener };
 }
 
 /** Client TLS options that trust the test identity and check the name `localhost`. */
@@ -46,8 +41,7 @@ function trusting() {
 for (const transport of TRANSPORTS) {
   describe(`TLS over ${transport}`, () => {
     test('engines exchange 2,000 frames (1 B – 256 KiB) both ways, in order, and close cleanly', async (t) => {
-      const { log, server, address, listener } = await tlsEchoServer(transport);
-      t.after(() => removeSocketFile(address));
+      const { log, server, listener } = await tlsEchoServer(t, transport);
       const payloads = Array.from({ length: 2000 }, (_, i) =>
         Buffer.alloc(i % 100 === 0 ? 256 * 1024 : 1 + (i % 300), i & 0xff),
       );
@@ -59,11 +53,12 @@ for (const transport of TRANSPORTS) {
           if (clientLog.logs.get(ctx.token)?.frames.length === payloads.length) ctx.close();
         },
       });
-      const client = protocolEngine<Bytes>({
-        codec: () => new U32Codec(),
-        handler: clientLog.handler,
-      });
-      await client.connect({ ...listener.address, tls: trusting() });
+      const { client } = await dial<Bytes>(
+        t,
+        listener,
+        { codec: () => new U32Codec(), handler: clientLog.handler },
+        { tls: trusting() },
+      );
       await client.wait();
       await until(() => log.closedCount === 1, 5000, 'server onClosed');
       await server.shutdown({ deadlineMs: 2000 });
@@ -84,8 +79,7 @@ for (const transport of TRANSPORTS) {
     });
 
     test('a client that does not trust the certificate, or expects another name, is refused: MAI_CONNECT_FAILED with the TLS cause', async (t) => {
-      const { log, server, address, listener } = await tlsEchoServer(transport);
-      t.after(() => removeSocketFile(address));
+      const { log, server, listener } = await tlsEchoServer(t, transport);
       const client = protocolEngine<Bytes>({
         codec: () => new U32Codec(),
         handler: { onFrame: () => {} },
@@ -119,10 +113,9 @@ for (const transport of TRANSPORTS) {
     });
 
     test('plaintext sent to a TLS listener, and a handshake that never comes, are dropped and counted; no handler call', async (t) => {
-      const { log, server, address, listener } = await tlsEchoServer(transport, {
+      const { log, server, listener } = await tlsEchoServer(t, transport, {
         firstFrameTimeoutMs: 300,
       });
-      t.after(() => removeSocketFile(address));
       const garbage = await rawConnect(listener.address);
       const garbageClosed = readAll(garbage);
       garbage.write('*1\r\n$4\r\nPING\r\n');
@@ -146,10 +139,12 @@ for (const transport of TRANSPORTS) {
           for (let i = 0; i < 100; i++) ctx.send(Buffer.alloc(1000, i));
         },
       });
-      const server = protocolEngine<Bytes>({ codec: () => new U32Codec(), handler: log.handler });
-      const address = listenAddress(transport);
-      const listener = await server.listen({ ...address, tls: { key, cert } });
-      t.after(() => removeSocketFile(address));
+      const { server, listener } = await serve<Bytes>(
+        t,
+        transport,
+        { codec: () => new U32Codec(), handler: log.handler },
+        { tls: { key, cert } },
+      );
       const peer = connectTls({
         ...('path' in listener.address
           ? { path: listener.address.path }

@@ -11,8 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { reserveAddress } from '../support/engine-fixture.js';
 import type { EchoReport } from '../support/load-client-process.js';
-import { listenAddress, removeSocketFile, type Transport } from '../support/transports.js';
+import type { Transport } from '../support/transports.js';
 import type { CodecKind } from './codec-kinds.js';
 import { ClientProcess, mib, ServerProcess } from './processes.js';
 import { figure, LONG, testSeed } from './profile.js';
@@ -79,8 +80,7 @@ describe('A1/A2/I1/I2: load held, every frame checked', () => {
   for (const spec of ROWS) {
     test(`${spec.row} ${spec.transport} ${spec.codec}: ${spec.conns} conns × ${spec.frames} frames`, async (t) => {
       const seed = testSeed();
-      const address = listenAddress(spec.transport);
-      t.after(() => removeSocketFile(address));
+      const address = reserveAddress(t, spec.transport);
       const started = Date.now();
       const server = await ServerProcess.start(t, address, {
         codec: spec.codec,

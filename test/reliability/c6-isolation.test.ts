@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LengthPrefixedCodec, type Protocol, protocolEngine } from '../../src/index.js';
+import { LengthPrefixedCodec, type Protocol } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { Invariants } from '../support/invariants.js';
 import type { EchoReport } from '../support/load-client-process.js';
 import { rawConnect, readAll, u32Frame } from '../support/peers.js';
@@ -42,13 +43,17 @@ describe('C6: isolation', () => {
         ctx.send(frame);
       },
     });
-    const server = protocolEngine<Bytes>({
-      codec: () => new LengthPrefixedCodec({ maxFrameLength: 64 * 1024 }),
-      handler: log.handler,
-      session: () => ({ conn: -1, next: 0 }),
-      debugBuffers: true,
-    });
-    const listener = await server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 });
+    const { server, listener } = await serve<Bytes>(
+      t,
+      'tcp',
+      {
+        codec: () => new LengthPrefixedCodec({ maxFrameLength: 64 * 1024 }),
+        handler: log.handler,
+        session: () => ({ conn: -1, next: 0 }),
+        debugBuffers: true,
+      },
+      { backlog: 2048 },
+    );
     const client = ClientProcess.start<EchoReport>(t, {
       mode: 'echo',
       address: listener.address,

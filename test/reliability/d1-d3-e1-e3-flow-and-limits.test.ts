@@ -15,17 +15,12 @@ import {
   type EncodeResult,
   IncompleteFrame,
   type Protocol,
-  protocolEngine,
 } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
+import { serve } from '../support/engine-fixture.js';
 import { rawConnect, readAll, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  until,
-} from '../support/transports.js';
+import { assertEngineClean, listenAddress, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 const MiB = 1024 * 1024;
@@ -80,14 +75,11 @@ describe('D: slow readers and async handlers', () => {
         }
       },
     });
-    const server = protocolEngine<Bytes>({
+    const { server, listener } = await serve<Bytes>(t, 'tcp', {
       codec: () => new U32Codec(),
       handler: log.handler,
       writeHighWaterMark: hwm,
     });
-    const address = listenAddress('tcp');
-    const listener = await server.listen(address);
-    t.after(() => removeSocketFile(address));
     const rss = rssMonitor();
     const socket = await rawConnect(listener.address);
     socket.pause(); // never reads
@@ -175,10 +167,10 @@ async function blastSlowHandler<F>(
     },
     { keepFrames: false },
   );
-  const server = protocolEngine<Protocol<{ in: F; out: never }>>({ codec, handler: log.handler });
-  const address = listenAddress('tcp');
-  const listener = await server.listen(address);
-  t.after(() => removeSocketFile(address));
+  const { server, listener } = await serve<Protocol<{ in: F; out: never }>>(t, 'tcp', {
+    codec,
+    handler: log.handler,
+  });
   const total = Number(process.env.MAI_D3_BYTES ?? 1024 * MiB);
   const frameSize = 64 * 1024;
   global.gc?.();
@@ -228,14 +220,16 @@ describe('engine memory budget at scale', () => {
       },
       { keepFrames: false },
     );
-    const server = protocolEngine<Bytes>({
-      codec: () => new U32Codec(),
-      handler: log.handler,
-      memoryBudget: budget,
-    });
-    const address = listenAddress('tcp');
-    const listener = await server.listen({ ...address, backlog: 1024 });
-    t.after(() => removeSocketFile(address));
+    const { server, listener } = await serve<Bytes>(
+      t,
+      'tcp',
+      {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+        memoryBudget: budget,
+      },
+      { backlog: 1024 },
+    );
     let peakLeased = 0;
     const sampler = setInterval(() => {
       peakLeased = Math.max(peakLeased, server.stats().pool.leasedBytes);
@@ -276,15 +270,17 @@ describe('E: slowloris and file descriptors', () => {
   test('E1: 1,000 connections dripping 1 byte/s are each closed by the partial-frame timeout (±500 ms)', async (t) => {
     const timeoutMs = 2000;
     const log = new Recorder<Bytes>();
-    const server = protocolEngine<Bytes>({
-      codec: () => new U32Codec(),
-      handler: log.handler,
-      partialFrameTimeoutMs: timeoutMs,
-      firstFrameTimeoutMs: 0,
-    });
-    const address = listenAddress('tcp');
-    const listener = await server.listen({ ...address, backlog: 1024 });
-    t.after(() => removeSocketFile(address));
+    const { server, listener } = await serve<Bytes>(
+      t,
+      'tcp',
+      {
+        codec: () => new U32Codec(),
+        handler: log.handler,
+        partialFrameTimeoutMs: timeoutMs,
+        firstFrameTimeoutMs: 0,
+      },
+      { backlog: 1024 },
+    );
     const { closedAfter } = await runPeer<{ closedAfter: number[] }>('drip', listener.address, {
       connections: 1000,
       intervalMs: 1000,

@@ -11,13 +11,13 @@ import {
   LengthPrefixedCodec,
   LinesCodec,
   type Protocol,
-  protocolEngine,
   RespCodec,
 } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { Invariants } from '../support/invariants.js';
 import { rawConnect } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import { listenAddress, removeSocketFile, TRANSPORTS, until } from '../support/transports.js';
+import { TRANSPORTS, until } from '../support/transports.js';
 
 type Any = Protocol<{ in: unknown; out: unknown }>;
 
@@ -82,14 +82,11 @@ for (const transport of TRANSPORTS) {
             golden.wire.slice(0, i + 1).reduce((sum, b) => sum + b.length, 0),
           );
           const log = new Recorder<Any>({});
-          const server = protocolEngine<Any>({
+          const { server, listener } = await serve<Any>(t, transport, {
             codec: golden.codec,
             handler: log.handler,
             debugBuffers: true,
           });
-          const address = listenAddress(transport);
-          t.after(() => removeSocketFile(address));
-          const listener = await server.listen(address);
           const problems: string[] = [];
           for (let cut = 0; cut <= stream.length; cut++) {
             const socket = await rawConnect(listener.address);

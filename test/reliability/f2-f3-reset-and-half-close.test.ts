@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LengthPrefixedCodec, type Protocol, protocolEngine } from '../../src/index.js';
+import { LengthPrefixedCodec, type Protocol } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { Invariants } from '../support/invariants.js';
 import { rawConnect, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import { listenAddress, removeSocketFile, TRANSPORTS, until } from '../support/transports.js';
+import { TRANSPORTS, until } from '../support/transports.js';
 import { checkTaggedFrame, taggedFrame } from './tagged-frame.js';
 
 type Bytes = Protocol<{ in: Buffer; session: { accepted: number } }>;
@@ -41,7 +42,7 @@ for (const transport of TRANSPORTS) {
           }
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new LengthPrefixedCodec(),
         handler: log.handler,
         session: () => ({ accepted: 0 }),
@@ -51,9 +52,6 @@ for (const transport of TRANSPORTS) {
         slowConsumerSoftLimit: 64 * 1024 * 1024,
         slowConsumerHardLimit: 64 * 1024 * 1024,
       });
-      const address = listenAddress(transport);
-      t.after(() => removeSocketFile(address));
-      const listener = await server.listen(address);
       /** Bytes each peer read before its reset, by the connection id in its first frame. */
       const received = new Map<number, number>();
       await Promise.all(
@@ -152,16 +150,13 @@ for (const transport of TRANSPORTS) {
             );
           },
         });
-        const server = protocolEngine<Bytes>({
+        const { server, listener } = await serve<Bytes>(t, transport, {
           codec: () => new LengthPrefixedCodec(),
           handler: log.handler,
           session: () => ({ accepted: 0 }),
           debugBuffers: true,
           writeHighWaterMark: 256 * 1024,
         });
-        const address = listenAddress(transport);
-        t.after(() => removeSocketFile(address));
-        const listener = await server.listen(address);
         const socket = await rawConnect(listener.address);
         const chunks: Buffer[] = [];
         let fin = false;

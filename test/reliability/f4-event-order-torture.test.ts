@@ -6,17 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  type Context,
-  type Handler,
-  LengthPrefixedCodec,
-  type Protocol,
-  protocolEngine,
-} from '../../src/index.js';
+import { type Context, type Handler, LengthPrefixedCodec, type Protocol } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { Invariants } from '../support/invariants.js';
 import { rawConnect, u32Frame } from '../support/peers.js';
 import { Recorder } from '../support/recorder.js';
-import { listenAddress, removeSocketFile, TRANSPORTS, until } from '../support/transports.js';
+import { TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 type Act =
@@ -74,15 +69,12 @@ for (const transport of TRANSPORTS) {
         onEnd: (ctx) => current.where === 'onEnd' && act(ctx, current.what),
       };
       const log = new Recorder<Bytes>(inner);
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new LengthPrefixedCodec({ maxFrameLength: 1024 }),
         handler: log.handler,
         debugBuffers: true,
         closeTimeoutMs: 200,
       });
-      const address = listenAddress(transport);
-      t.after(() => removeSocketFile(address));
-      const listener = await server.listen(address);
       let cases = 0;
       for (const where of WHERE) {
         for (const what of ACTS) {
@@ -126,14 +118,11 @@ for (const transport of TRANSPORTS) {
           ctx.abort();
         },
       });
-      const server = protocolEngine<Bytes>({
+      const { server, listener } = await serve<Bytes>(t, transport, {
         codec: () => new LengthPrefixedCodec(),
         handler: log.handler,
         debugBuffers: true,
       });
-      const address = listenAddress(transport);
-      t.after(() => removeSocketFile(address));
-      const listener = await server.listen(address);
       await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
           const socket = await rawConnect(listener.address);

@@ -24,6 +24,7 @@ import {
   type Protocol,
   protocolEngine,
 } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { FaultProxy, randomInt, randomPlan, seededRandom } from '../support/fault-proxy.js';
 import { Invariants } from '../support/invariants.js';
 import { Recorder } from '../support/recorder.js';
@@ -138,14 +139,13 @@ describe('F5/I1: sessions through the fault proxy', () => {
         serverLog.logs.delete(ctx.token);
       },
     });
-    const server = protocolEngine<Tagged>({
+    const { server, listener } = await serve<Tagged>(t, 'tcp', {
       codec: () => new LengthPrefixedCodec(),
       handler: serverLog.handler,
       session: () => ({ conn: -1, next: 0, seen: { conn: -1, frames: 0 } }),
       debugBuffers: true,
       closeTimeoutMs: 500,
     });
-    const listener = await server.listen({ port: 0, host: '127.0.0.1' });
     const proxy = await FaultProxy.start({
       target: listener.address,
       seed,

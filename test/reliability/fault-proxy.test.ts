@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, type TestContext, test } from 'node:test';
 import type { Address } from '../../src/index.js';
+import { reserveAddress } from '../support/engine-fixture.js';
 import {
   type DirectionFaults,
   FaultProxy,
@@ -11,12 +12,7 @@ import {
 } from '../support/fault-proxy.js';
 import { Invariants } from '../support/invariants.js';
 import { rawConnect } from '../support/peers.js';
-import {
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  type Transport,
-} from '../support/transports.js';
+import { TRANSPORTS, type Transport } from '../support/transports.js';
 import { checkTaggedFrame, crc32, taggedFrame } from './tagged-frame.js';
 
 /** A plain net server that records what each connection received and how it ended. */
@@ -30,7 +26,7 @@ interface Sink {
 async function startSink(t: TestContext, transport: Transport, reply?: Buffer): Promise<Sink> {
   const sink: Sink = {
     server: createServer({ allowHalfOpen: true }),
-    address: listenAddress(transport),
+    address: reserveAddress(t, transport),
     received: [],
     sockets: [],
   };
@@ -66,7 +62,6 @@ async function startSink(t: TestContext, transport: Transport, reply?: Buffer): 
   const bound = sink.server.address();
   if (bound !== null && typeof bound === 'object')
     sink.address = { port: bound.port, host: '127.0.0.1' };
-  t.after(() => removeSocketFile(requested));
   return sink;
 }
 

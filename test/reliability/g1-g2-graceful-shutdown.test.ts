@@ -11,12 +11,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import {
-  type Context,
-  LengthPrefixedCodec,
-  type Protocol,
-  protocolEngine,
-} from '../../src/index.js';
+import { type Context, LengthPrefixedCodec, type Protocol } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { Invariants } from '../support/invariants.js';
 import { Recorder } from '../support/recorder.js';
 import { until } from '../support/transports.js';
@@ -68,16 +64,20 @@ describe('G1/G2: graceful shutdown', () => {
           contexts.push(ctx);
         },
       });
-      const server = protocolEngine<Bytes>({
-        codec: () => new LengthPrefixedCodec(),
-        handler: log.handler,
-        session: () => ({ reads: null }),
-        debugBuffers: true,
-        // The non-readers must be closed by the shutdown deadline, not by the slow-consumer
-        // watchdog (D2's subject).
-        slowConsumerSoftLimitMs: 60_000,
-      });
-      const listener = await server.listen({ port: 0, host: '127.0.0.1', backlog: 2048 });
+      const { server, listener } = await serve<Bytes>(
+        t,
+        'tcp',
+        {
+          codec: () => new LengthPrefixedCodec(),
+          handler: log.handler,
+          session: () => ({ reads: null }),
+          debugBuffers: true,
+          // The non-readers must be closed by the shutdown deadline, not by the slow-consumer
+          // watchdog (D2's subject).
+          slowConsumerSoftLimitMs: 60_000,
+        },
+        { backlog: 2048 },
+      );
       const client = ClientProcess.start<ReadersReport>(t, {
         mode: 'readers',
         address: listener.address,

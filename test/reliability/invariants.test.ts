@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
-import { LengthPrefixedCodec, type Protocol, protocolEngine } from '../../src/index.js';
+import { LengthPrefixedCodec, type Protocol } from '../../src/index.js';
+import { serve } from '../support/engine-fixture.js';
 import { activeResources, invariantViolations, resourcesAbove } from '../support/invariants.js';
 import { Recorder } from '../support/recorder.js';
 
@@ -35,14 +36,13 @@ describe('support: the invariant block catches what it should', () => {
     assert.deepEqual(resourcesAbove(baseline), []);
   });
 
-  test('a listener left open and a lifecycle out of order are reported', async () => {
+  test('a listener left open and a lifecycle out of order are reported', async (t) => {
     const log = new Recorder<Bytes>({});
-    const engine = protocolEngine<Bytes>({
+    const { server: engine } = await serve<Bytes>(t, 'tcp', {
       codec: () => new LengthPrefixedCodec(),
       handler: log.handler,
       debugBuffers: true,
     });
-    await engine.listen({ port: 0, host: '127.0.0.1' });
     // A handler call the engine never made: onClosed without onReady.
     log.handler.onClosed?.({ token: 99 } as never, {} as never);
     const problems = invariantViolations([engine], [log]);

@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Address, ProtocolEngine } from '../../src/index.js';
-import type { AnyProtocol } from '../../src/index.js';
+import type { Address, AnyProtocol, ProtocolEngine } from '../../src/index.js';
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
-import type { TestContext } from 'node:test';
-import { rawConnect } from './peers.js';
 
 /** Every engine test runs over both: loopback TCP and a Unix socket path. */
 export const TRANSPORTS = ['tcp', 'unix'] as const;
@@ -25,20 +21,9 @@ export function removeSocketFile(address: Address): void {
   if ('path' in address) rmSync(address.path, { force: true });
 }
 
-/**
- * Listens with `engine` on a fresh address of `transport` and connects a plain `net` client to
- * it: the setup most engine tests begin with. The socket file goes when the test ends.
- */
-export async function listenAndConnect<P extends AnyProtocol>(
-  t: TestContext,
-  engine: ProtocolEngine<P>,
-  transport: Transport,
-): Promise<Socket> {
-  const address = listenAddress(transport);
-  const listener = await engine.listen(address);
-  t.after(() => removeSocketFile(address));
-  return rawConnect(listener.address);
-}
+// Moved to engine-fixture.ts with the rest of the listen/connect setup; re-exported so test
+// files written against this module keep compiling.
+export { listenAndConnect } from './engine-fixture.js';
 
 /**
  * The invariant block every engine test ends with: no stream, listener, timer or pooled buffer
