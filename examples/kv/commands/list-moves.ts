@@ -87,7 +87,7 @@ function blmove(
     [from],
     () => (moveSource(kv, from) instanceof KvList ? move(kv, from, to, left, toLeft) : undefined),
     timeout,
-    null,
+    NULL_ARRAY,
   );
   return NO_REPLY;
 }
@@ -164,10 +164,10 @@ function lmpop(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
 }
 
 function blmpop(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
-  const timeout = timeoutOf(args[1] as Buffer);
-  if (timeout instanceof RespError) return timeout;
   const options = parseMpop(args, 2);
   if (options instanceof RespError) return options;
+  const timeout = timeoutOf(args[1] as Buffer);
+  if (timeout instanceof RespError) return timeout;
   const reply = mpop(kv, options);
   if (reply !== undefined) return reply;
   blockOn(kv, ctx, options.keys, (key) => mpopFrom(kv, key, options), timeout, NULL_ARRAY);
