@@ -74,9 +74,10 @@ export type KvValue = Buffer | KvHash | KvList;
 /**
  * How a string value was made, which decides its OBJECT ENCODING: values Redis runs through
  * tryObjectEncoding (SET, MSET, INCR…) are `int` when they read as an integer; INCRBYFLOAT's
- * are never `int`; APPEND and SETRANGE make `raw` strings whatever their length.
+ * are never `int`; APPEND and SETRANGE make `raw` strings whatever their length. COPY of an
+ * `int` makes an unshared one (`IntCopy`: OBJECT REFCOUNT 1 even for 0..9999).
  */
-export const StringKind = { Auto: 0, NoInt: 1, Raw: 2 } as const;
+export const StringKind = { Auto: 0, NoInt: 1, Raw: 2, IntCopy: 3 } as const;
 export type StringKind = (typeof StringKind)[keyof typeof StringKind];
 
 /**

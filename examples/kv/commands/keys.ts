@@ -4,10 +4,10 @@ import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
 import { Errors } from '../replies.js';
 import type { KvContext } from '../session.js';
-import { type KvValue, keyBytes, keyOf, typeName } from '../store.js';
+import { type KvValue, keyBytes, keyOf, StringKind, typeName } from '../store.js';
 import { isWord } from '../words.js';
 import { expiryCommands } from './expiry.js';
-import { objectCommand } from './object.js';
+import { encodingOf, objectCommand } from './object.js';
 
 const SAME_OBJECT = new RespError('ERR source and destination objects are the same');
 
@@ -77,7 +77,9 @@ function copy(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
     if (!replace) return 0;
     kv.store.delete(to);
   }
-  const copied = kv.store.set(to, duplicate(entry.value), false, entry.kind);
+  // Redis duplicates a shared integer into an object of its own.
+  const kind = encodingOf(entry) === 'int' ? StringKind.IntCopy : entry.kind;
+  const copied = kv.store.set(to, duplicate(entry.value), false, kind);
   if (entry.expiresAt !== 0) kv.store.expireAt(to, copied, entry.expiresAt);
   kv.store.written(to);
   return 1;

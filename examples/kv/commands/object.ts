@@ -42,13 +42,14 @@ export function encodingOf(entry: KvEntry): string {
   const value = entry.value;
   if (!Buffer.isBuffer(value)) return value.encoding;
   if (entry.kind === StringKind.Raw) return 'raw';
+  if (entry.kind === StringKind.IntCopy) return 'int';
   if (entry.kind === StringKind.Auto && value.length <= 20 && parseInteger(value) !== undefined)
     return 'int';
   return value.length <= 44 ? 'embstr' : 'raw';
 }
 
 function refcount(entry: KvEntry): number {
-  if (encodingOf(entry) !== 'int') return 1;
+  if (encodingOf(entry) !== 'int' || entry.kind === StringKind.IntCopy) return 1;
   const n = parseInteger(entry.value as Buffer) as number | bigint;
   return n >= 0 && n < 10000 ? SHARED_REFCOUNT : 1;
 }
