@@ -68,7 +68,7 @@ function roundRational(negative: boolean, num: bigint, den: bigint): LongDouble 
 
 /**
  * Parses bytes as Redis's string2ld does (strtold, nothing before or after the number, no NaN,
- * no overflow or underflow to zero); undefined when Redis would say "not a valid float".
+ * no NUL byte, no overflow or underflow to zero); undefined when Redis would say "not a valid float".
  * Hexadecimal floats, which strtold also reads, are not accepted here.
  *
  * @example
@@ -80,10 +80,9 @@ export function parseLongDouble(bytes: Buffer): LongDouble | undefined {
   if (bytes.length === 0 || bytes.length >= MAX_CHARS) return undefined;
   const first = bytes[0] as number;
   if (first === 0x20 || (first >= 0x09 && first <= 0x0d)) return undefined;
-  // strtold reads a C string: it stops at a NUL, and an empty one is a zero.
-  const nul = bytes.indexOf(0);
-  const text = bytes.toString('latin1', 0, nul < 0 ? bytes.length : nul);
-  if (text === '') return { negative: false, m: 0n, e: 0 };
+  // strtold stops at a NUL; Redis then sees it did not read every byte.
+  if (bytes.includes(0)) return undefined;
+  const text = bytes.toString('latin1');
   const inf = INFINITY.exec(text);
   if (inf !== null) return { negative: inf[1] === '-', infinite: true };
   const match = DECIMAL.exec(text);

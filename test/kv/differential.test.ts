@@ -302,6 +302,10 @@ const CORPUS: Case[] = [
   c('HINCRBYFLOAT', 'hr', 'a', '0.5'),
   c('HSCAN', 'hr', '0'),
   c('EXPIRE', 'hr', 'x', 'foo'),
+  c('SETRANGE', 'nul', '1', 'ab'),
+  c('INCRBYFLOAT', 'nul', '1'),
+  c('HSET', 'hr', 'z', 'inf'),
+  c('HINCRBYFLOAT', 'hr', 'z', '1'),
   // RESP3 from here: HELLO's reply names the server, so it is not compared
   { request: ['HELLO', '3'], compare: false },
   c('GET', 'missing'),

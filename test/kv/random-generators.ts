@@ -61,9 +61,16 @@ const field = (rng: Rng): string => rng.pick(FIELDS);
 const side = (rng: Rng): string => rng.pick(['LEFT', 'RIGHT', 'left', 'up']);
 const some = <T>(rng: Rng, max: number, make: (rng: Rng) => T): T[] =>
   Array.from({ length: 1 + rng.int(max) }, () => make(rng));
-/** Relative times far beyond a run, distinct enough that GT/LT do not race the clock. */
+/**
+ * Relative times far beyond a run, drawn from a wide range so two are never within the few ms
+ * the servers' clocks differ by (GT/LT must be decided by the values, not by the clock).
+ */
 const seconds = (rng: Rng): string =>
-  rng.pick(['1000', '2000', '5000', '0', '-1', 'x', '9223372036854775807']);
+  rng.chance(0.8)
+    ? String(1000 + rng.int(1_000_000))
+    : rng.pick(['0', '-1', 'x', '9223372036854775807']);
+const millis = (rng: Rng): string =>
+  rng.chance(0.8) ? String(10_000_000 + rng.int(1_000_000_000)) : rng.pick(['0', '-1', 'x']);
 const absolute = (rng: Rng): string => rng.pick(['1', '4102444800', '4102448400', '0', '-5', 'x']);
 const expireOptions = (rng: Rng): string[] =>
   rng.chance(0.6) ? [] : some(rng, 2, (r) => r.pick(['NX', 'XX', 'GT', 'LT', 'nx', 'foo']));
@@ -88,7 +95,7 @@ export const stringGenerators: CommandGenerator[] = [
       options.push(
         ...r.pick([
           ['EX', seconds(r)],
-          ['PX', '5000000'],
+          ['PX', millis(r)],
           ['EXAT', absolute(r)],
           ['PXAT', '4102444800000'],
           ['KEEPTTL'],
@@ -100,7 +107,7 @@ export const stringGenerators: CommandGenerator[] = [
   }),
   g((r) => ['SETNX', key(r), value(r)]),
   g((r) => ['SETEX', key(r), seconds(r), value(r)]),
-  g((r) => ['PSETEX', key(r), r.pick(['5000000', '0', 'x', '-1']), value(r)]),
+  g((r) => ['PSETEX', key(r), millis(r), value(r)]),
   g((r) => ['GETSET', key(r), value(r)]),
   g((r) => ['GETDEL', key(r)]),
   g((r) => [
@@ -174,7 +181,8 @@ export const keyGenerators: CommandGenerator[] = [
     key(r),
   ]),
   g(() => ['OBJECT', 'HELP']),
-  g((r) => [r.pick(['EXPIRE', 'PEXPIRE']), key(r), seconds(r), ...expireOptions(r)]),
+  g((r) => ['EXPIRE', key(r), seconds(r), ...expireOptions(r)]),
+  g((r) => ['PEXPIRE', key(r), millis(r), ...expireOptions(r)]),
   g((r) => [r.pick(['EXPIREAT', 'PEXPIREAT']), key(r), absolute(r), ...expireOptions(r)]),
   g((r) => [r.pick(['TTL', 'PTTL', 'EXPIRETIME', 'PEXPIRETIME', 'PERSIST']), key(r)]),
 ];
@@ -261,12 +269,12 @@ export const listGenerators: CommandGenerator[] = [
     ];
   }),
   // Blocking pops that find an element, or time out quickly on an empty key (same null).
-  g((r) => [r.pick(['BLPOP', 'BRPOP']), ...some(r, 2, key), r.pick(['0.01', '0.02', 'x', '-1'])]),
-  g((r) => ['BLMOVE', key(r), key(r), side(r), side(r), r.pick(['0.01', 'x'])]),
-  g((r) => ['BRPOPLPUSH', key(r), key(r), '0.01']),
+  g((r) => [r.pick(['BLPOP', 'BRPOP']), ...some(r, 2, key), r.pick(['0.001', '0.002', 'x', '-1'])]),
+  g((r) => ['BLMOVE', key(r), key(r), side(r), side(r), r.pick(['0.001', 'x'])]),
+  g((r) => ['BRPOPLPUSH', key(r), key(r), '0.001']),
   g((r) => [
     'BLMPOP',
-    r.pick(['0.01', 'x']),
+    r.pick(['0.001', 'x']),
     '1',
     key(r),
     side(r),
