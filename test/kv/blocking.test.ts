@@ -54,6 +54,8 @@ const scenarios: Record<string, Scenario> = {
   ) => {
     const [a, b, c] = [await open(), await open(), await open()];
     const timedOut = await a.call(['BLPOP', 'none', '0.05']);
+    const moveTimedOut = await a.call(['BRPOPLPUSH', 'none', 'other', '0.05']);
+    const mpopTimedOut = await a.call(['BLMPOP', '0.05', '1', 'none', 'LEFT']);
     const moved = a.call(['BLMOVE', 'src', 'dst', 'LEFT', 'RIGHT', '0']);
     const popped = b.call(['BLMPOP', '0', '2', 'k1', 'k2', 'RIGHT', 'COUNT', '2']);
     await settle();
@@ -61,6 +63,8 @@ const scenarios: Record<string, Scenario> = {
     await c.call(['RPUSH', 'k2', 'a', 'b', 'c']);
     return [
       text(timedOut),
+      text(moveTimedOut),
+      text(mpopTimedOut),
       text(await moved),
       text(await popped),
       text(await c.call(['LRANGE', 'dst', '0', '-1'])),
