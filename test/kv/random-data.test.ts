@@ -29,7 +29,7 @@ for (const group of groups) {
       const result = await runRandomSequences({
         name: `${group.name}${resp3 ? '/resp3' : ''}`,
         generators: group.generators,
-        sequences: scale(60, 3000),
+        sequences: scale(200, 5000),
         commandsPerSequence: 25,
         resp3,
       });
