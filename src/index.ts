@@ -97,6 +97,7 @@ export { RespEncoder, type RespEncoderLimits, type RespProtocol } from './codec/
 export { splitInlineArgs } from './codec/resp-inline.js';
 export {
   RespAttributed,
+  RespNullArray,
   RespBigNumber,
   RespDouble,
   RespError,

@@ -1,4 +1,4 @@
-import { RespError } from '../../src/codec/resp-types.js';
+import { RespError, RespNullArray } from '../../src/codec/resp-types.js';
 
 /**
  * Replies and error texts, worded exactly as redis-server 7 words them: client libraries match
@@ -52,6 +52,14 @@ export const Errors = {
   expireOptions: new RespError(
     'ERR NX and XX, GT or LT options at the same time are not compatible',
   ),
+  notFloat: new RespError('ERR value is not a valid float'),
+  nanOrInfinity: new RespError('ERR increment would produce NaN or Infinity'),
+  offsetRange: new RespError('ERR offset is out of range'),
+  stringTooLong: new RespError('ERR string exceeds maximum allowed size (proto-max-bulk-len)'),
+  noSuchKey: new RespError('ERR no such key'),
+  indexRange: new RespError('ERR index out of range'),
+  timeoutNotFloat: new RespError('ERR timeout is not a float or out of range'),
+  timeoutNegative: new RespError('ERR timeout is negative'),
 } as const;
 
 /**
@@ -137,3 +145,14 @@ function cString(bytes: Buffer, max: number): string {
 function sanitize(message: string): string {
   return message.replace(/[\r\n]/g, ' ');
 }
+
+/**
+ * The null array (`*-1` in RESP2, `_` in RESP3) Redis answers where a list of elements is
+ * absent: LPOP with a count on a missing key, LMPOP finding nothing, a blocking pop timing out.
+ *
+ * @example
+ * ```ts
+ * if (list === undefined) return NULL_ARRAY;
+ * ```
+ */
+export const NULL_ARRAY: RespNullArray = RespNullArray.instance;

@@ -1,35 +1,84 @@
 import { globMatch } from './glob.js';
 
+import { Deque } from './deque.js';
+
+/** Redis's hash-max-listpack-entries and hash-max-listpack-value defaults. */
+const LISTPACK_MAX_ENTRIES = 128;
+const LISTPACK_MAX_VALUE = 64;
+
 /**
  * A hash value: fields keyed by their bytes read as latin1 (one char per byte, so binary-safe),
- * each holding its value's bytes.
+ * each holding its value's bytes. A Map keeps insertion order, which is the order Redis gives
+ * while a hash is a listpack (small); `encoding` follows Redis's conversion rule so OBJECT
+ * ENCODING answers as Redis does, and once `hashtable` it stays so, as in Redis.
  *
  * @example
  * ```ts
  * const hash = new KvHash();
- * hash.fields.set('name', Buffer.from('mai'));
+ * hash.put('name', Buffer.from('mai'));
  * ```
  */
 export class KvHash {
+  readonly type = 'hash';
   readonly fields = new Map<string, Buffer>();
+  encoding: 'listpack' | 'hashtable' = 'listpack';
+
+  /** Sets a field; whether it is new. Converts the encoding as Redis would. */
+  put(field: string, value: Buffer): boolean {
+    const added = !this.fields.has(field);
+    this.fields.set(field, value);
+    if (
+      this.encoding === 'listpack' &&
+      (field.length > LISTPACK_MAX_VALUE ||
+        value.length > LISTPACK_MAX_VALUE ||
+        this.fields.size > LISTPACK_MAX_ENTRIES)
+    ) {
+      this.encoding = 'hashtable';
+    }
+    return added;
+  }
+
+  clone(): KvHash {
+    const copy = new KvHash();
+    for (const [field, value] of this.fields) copy.fields.set(field, value);
+    copy.encoding = this.encoding;
+    return copy;
+  }
 }
 
 /**
- * A list value. A plain array: RPUSH/RPOP are O(1), LPUSH/LPOP O(n) (a deque would fix that;
- * this server is an example, and its benchmarked path is strings).
+ * A list value, on a deque so pushes and pops at both ends are O(1). Redis 7.0 reports every
+ * list as `quicklist`.
  *
  * @example
  * ```ts
  * const list = new KvList();
- * list.items.push(Buffer.from('a'));
+ * list.items.pushBack(Buffer.from('a'));
  * ```
  */
 export class KvList {
-  readonly items: Buffer[] = [];
+  readonly type = 'list';
+  readonly encoding = 'quicklist';
+  readonly items = new Deque<Buffer>();
+
+  clone(): KvList {
+    const copy = new KvList();
+    copy.items.replace(this.items.toArray());
+    return copy;
+  }
 }
 
 /** What a key can hold. */
 export type KvValue = Buffer | KvHash | KvList;
+
+/**
+ * How a string value was made, which decides its OBJECT ENCODING: values Redis runs through
+ * tryObjectEncoding (SET, MSET, INCR…) are `int` when they read as an integer; INCRBYFLOAT's
+ * are never `int`; APPEND and SETRANGE make `raw` strings whatever their length. COPY of an
+ * `int` makes an unshared one (`IntCopy`: OBJECT REFCOUNT 1 even for 0..9999).
+ */
+export const StringKind = { Auto: 0, NoInt: 1, Raw: 2, IntCopy: 3 } as const;
+export type StringKind = (typeof StringKind)[keyof typeof StringKind];
 
 /**
  * One key's slot. Overwriting a key reuses its entry (so SET on an existing key allocates
@@ -47,10 +96,15 @@ export class KvEntry {
   expiresAt = 0;
   /** Creation order, strictly increasing: the store's Map iterates entries in this order. */
   readonly seq: number;
+  /** For strings: how the value was made (OBJECT ENCODING). */
+  kind: StringKind = StringKind.Auto;
+  /** The store's coarse clock at the last access (OBJECT IDLETIME). */
+  accessedAt: number;
 
-  constructor(value: KvValue, seq: number) {
+  constructor(value: KvValue, seq: number, now: number) {
     this.value = value;
     this.seq = seq;
+    this.accessedAt = now;
   }
 }
 
@@ -62,10 +116,8 @@ export class KvEntry {
  * typeName(Buffer.from('x')); // 'string'
  * ```
  */
-export function typeName(value: KvValue): 'string' | 'hash' | 'list' {
-  if (value instanceof KvHash) return 'hash';
-  if (value instanceof KvList) return 'list';
-  return 'string';
+export function typeName(value: KvValue): string {
+  return Buffer.isBuffer(value) ? 'string' : value.type;
 }
 
 /**
@@ -117,6 +169,13 @@ export class KvStore {
   #sweepCursor: Iterator<string> | undefined;
   readonly #parked = new Map<number, ParkedScan>();
   #seq = 1;
+  /** A clock in ms refreshed by `sweep` (and each write): cheap to read on every lookup. */
+  clock = Date.now();
+  /**
+   * Called with each key a command modified, after the change (the one place WATCH and
+   * blocked-client wake-ups can hook): every write command calls `written`.
+   */
+  readonly writeListeners: ((key: string) => void)[] = [];
   /** Keys deleted because they expired (lazily or by `sweep`). */
   expiredKeys = 0;
   keyspaceHits = 0;
@@ -143,6 +202,24 @@ export class KvStore {
       return undefined;
     }
     this.keyspaceHits++;
+    entry.accessedAt = this.clock;
+    return entry;
+  }
+
+  /** Tells the write listeners that `key` was modified. */
+  written(key: string): void {
+    const listeners = this.writeListeners;
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as (key: string) => void)(key);
+  }
+
+  /** The live entry of `key` without counting or touching it (OBJECT, TTL-free peeks). */
+  peek(key: string): KvEntry | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
+      this.#expire(key);
+      return undefined;
+    }
     return entry;
   }
 
@@ -161,21 +238,42 @@ export class KvStore {
    * Stores `value` under `key`, clearing any TTL unless `keepTtl`. Returns the entry, reused if
    * the key existed.
    */
-  set(key: string, value: KvValue, keepTtl = false): KvEntry {
+  set(key: string, value: KvValue, keepTtl = false, kind: StringKind = StringKind.Auto): KvEntry {
     const entry = this.#entries.get(key);
     if (entry === undefined) {
-      const created = new KvEntry(value, this.#seq++);
+      const created = new KvEntry(value, this.#seq++, this.clock);
+      created.kind = kind;
       this.#entries.set(key, created);
       return created;
     }
     if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
       // An expired key is a new key: it gets a new place in SCAN order, and no TTL.
       this.#expire(key);
-      return this.set(key, value);
+      return this.set(key, value, false, kind);
     }
     entry.value = value;
+    entry.kind = kind;
+    entry.accessedAt = this.clock;
     if (!keepTtl && entry.expiresAt !== 0) this.persist(key, entry);
     return entry;
+  }
+
+  /** A live key chosen uniformly at random (RANDOMKEY), or undefined when there is none. */
+  randomKey(): string | undefined {
+    const now = Date.now();
+    // Bounded: each round deletes nothing it keeps, so a keyspace of only expired keys ends.
+    for (let attempt = 0; attempt < 100 && this.#entries.size > 0; attempt++) {
+      let skip = Math.floor(Math.random() * this.#entries.size);
+      for (const [key, entry] of this.#entries) {
+        if (skip-- > 0) continue;
+        if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
+          this.#expire(key);
+          break;
+        }
+        return key;
+      }
+    }
+    return undefined;
   }
 
   /** Deletes `key`; whether it existed (an expired key did not). */
@@ -205,6 +303,7 @@ export class KvStore {
 
   /** Drops every key (FLUSHDB). */
   clear(): void {
+    for (const key of this.#entries.keys()) this.written(key);
     this.#entries.clear();
     this.#volatile.clear();
     this.#parked.clear();
@@ -276,6 +375,7 @@ export class KvStore {
    * and never past `budgetMs`. Returns how many keys it deleted.
    */
   sweep(sample = 20, budgetMs = 1): number {
+    this.clock = Date.now();
     if (this.#volatile.size === 0) return 0;
     const started = Date.now();
     let deleted = 0;

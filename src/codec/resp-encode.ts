@@ -6,6 +6,7 @@ import {
   RespDouble,
   RespError,
   RespMap,
+  RespNullArray,
   type RespPair,
   RespPush,
   RespSet,
@@ -189,6 +190,9 @@ export class RespEncoder {
       return this.#writeBulk(RespType.BulkString, Buffer.from(text, 'latin1'), buffer, pos);
     }
     if (value instanceof RespVerbatim) return this.#writeVerbatim(value, buffer, pos);
+    if (value instanceof RespNullArray) {
+      return writeAscii(this.protocol === 3 ? '_\r\n' : '*-1\r\n', buffer, pos);
+    }
     if (value instanceof RespMap) {
       const type = this.protocol === 3 ? RespType.Map : RespType.Array;
       return this.#writeAggregate(type, value.entries, true, level, buffer, pos);

@@ -49,7 +49,8 @@ export type RespValue =
   | RespMap
   | RespSet
   | RespPush
-  | RespAttributed;
+  | RespAttributed
+  | RespNullArray;
 
 /**
  * A key/value pair of a `RespMap` or of the attributes of a `RespAttributed`.
@@ -269,3 +270,20 @@ export class RespSwitchProtocol {
  * ```
  */
 export type RespOutbound = RespValue | RespSwitchProtocol;
+
+/**
+ * A null array: `*-1` to a RESP2 peer, `_` (null) to a RESP3 one. Redis sends it where a
+ * multi-element reply is absent (LPOP with a count on a missing key, a BLPOP that timed out,
+ * an aborted EXEC); a plain `null` would be `$-1` to RESP2 peers. The decoder reads `*-1` as
+ * `null`.
+ *
+ * @example
+ * ```ts
+ * ctx.send(RespNullArray.instance); // *-1\r\n to a RESP2 client
+ * ```
+ */
+export class RespNullArray {
+  /** Tells the type apart from an empty object (TypeScript types are structural). */
+  readonly nullArray = true;
+  static readonly instance = new RespNullArray();
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
 import fc from 'fast-check';
 import { parseInteger, addInteger } from '../../examples/kv/integers.js';
+import { Deque } from '../../examples/kv/deque.js';
 import { KvStore } from '../../examples/kv/store.js';
 
 test('parseInteger accepts what Redis string2ll accepts, nothing else', () => {
@@ -149,4 +150,35 @@ test('SCAN with a cursor that was not parked (evicted or forged) resumes by skip
     Array.from({ length: 50 }, (_, i) => `k${i}`),
   );
   assert.deepEqual(store.scan(0, 100, 'k1*', undefined).keys.length, 11);
+});
+
+test('Deque behaves as an array used from both ends, through growth and wrap-around', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.constantFrom('pushFront', 'pushBack', 'popFront', 'popBack'), fc.nat(99)),
+        {
+          maxLength: 200,
+        },
+      ),
+      (ops) => {
+        const deque = new Deque<number>();
+        const model: number[] = [];
+        for (const [op, n] of ops) {
+          if (op === 'pushFront') {
+            deque.pushFront(n);
+            model.unshift(n);
+          } else if (op === 'pushBack') {
+            deque.pushBack(n);
+            model.push(n);
+          } else if (op === 'popFront') assert.equal(deque.popFront(), model.shift());
+          else assert.equal(deque.popBack(), model.pop());
+          assert.equal(deque.length, model.length);
+        }
+        assert.deepEqual(deque.toArray(), model);
+        for (let i = 0; i < model.length; i++) assert.equal(deque.at(i), model[i]);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

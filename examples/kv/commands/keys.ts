@@ -2,126 +2,161 @@ import { RespError, type RespValue } from '../../../src/codec/resp-types.js';
 import { command, type CommandSpec, keyed, type Reply } from '../command.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
-import { Errors, invalidExpire, unsupportedOption } from '../replies.js';
+import { Errors } from '../replies.js';
 import type { KvContext } from '../session.js';
-import { keyBytes, keyOf, typeName } from '../store.js';
+import { type KvValue, keyBytes, keyOf, StringKind, typeName } from '../store.js';
 import { isWord } from '../words.js';
+import { expiryCommands } from './expiry.js';
+import { encodingOf, objectCommand } from './object.js';
 
-const INT64_MAX = 2n ** 63n - 1n;
-const GT_AND_LT = new RespError('ERR GT and LT options at the same time are not compatible');
+const SAME_OBJECT = new RespError('ERR source and destination objects are the same');
 
 function del(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   let deleted = 0;
-  for (let i = 1; i < args.length; i++) if (kv.store.delete(keyOf(args[i] as Buffer))) deleted++;
+  for (let i = 1; i < args.length; i++) {
+    const key = keyOf(args[i] as Buffer);
+    if (kv.store.delete(key)) {
+      deleted++;
+      kv.store.written(key);
+    }
+  }
   return deleted;
 }
 
+/** EXISTS and TOUCH: how many of the keys exist (a key named twice counts twice). */
 function exists(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   let count = 0;
-  for (let i = 1; i < args.length; i++) if (kv.store.has(keyOf(args[i] as Buffer))) count++;
+  for (let i = 1; i < args.length; i++) if (kv.store.lookup(keyOf(args[i] as Buffer))) count++;
   return count;
 }
 
-const ExpireFlag = { NX: 1, XX: 2, GT: 4, LT: 8 } as const;
+/** A copy of a value COPY can store: strings are immutable Buffers here, containers clone. */
+function duplicate(value: KvValue): KvValue {
+  return Buffer.isBuffer(value) ? value : value.clone();
+}
 
-/**
- * EXPIRE and PEXPIRE, in Redis 7's order of checks: the time must be an integer, the options
- * known and compatible, the time within range; only then is the key looked at. A time already
- * past deletes the key.
- */
-function expire(unitMs: 1 | 1000, name: string) {
+/** RENAME and RENAMENX: the value moves with its TTL; the destination is replaced (or kept). */
+function rename(onlyNew: boolean) {
   return (kv: KvState, _ctx: KvContext, args: Buffer[]): Reply => {
-    const when = parseInteger(args[2] as Buffer);
-    if (when === undefined) return Errors.notInteger;
-    let flags = 0;
-    for (let i = 3; i < args.length; i++) {
-      const option = args[i] as Buffer;
-      if (isWord(option, 'NX')) flags |= ExpireFlag.NX;
-      else if (isWord(option, 'XX')) flags |= ExpireFlag.XX;
-      else if (isWord(option, 'GT')) flags |= ExpireFlag.GT;
-      else if (isWord(option, 'LT')) flags |= ExpireFlag.LT;
-      else return unsupportedOption(option);
-    }
-    if ((flags & ExpireFlag.NX) !== 0 && (flags & ~ExpireFlag.NX) !== 0)
-      return Errors.expireOptions;
-    if ((flags & ExpireFlag.GT) !== 0 && (flags & ExpireFlag.LT) !== 0) return GT_AND_LT;
-    const big = BigInt(when);
-    const now = BigInt(Date.now());
-    if (unitMs === 1000 && (big > INT64_MAX / 1000n || big < -INT64_MAX / 1000n)) {
-      return invalidExpire(name);
-    }
-    const ms = big * BigInt(unitMs);
-    if (ms > INT64_MAX - now) return invalidExpire(name);
-    const deadline = Number(ms + now);
-    const key = keyOf(args[1] as Buffer);
-    const entry = kv.store.lookup(key);
-    if (entry === undefined) return 0;
-    const current = entry.expiresAt;
-    if ((flags & ExpireFlag.NX) !== 0 && current !== 0) return 0;
-    if ((flags & ExpireFlag.XX) !== 0 && current === 0) return 0;
-    // No TTL counts as an infinite one: GT never beats it, LT always does.
-    if ((flags & ExpireFlag.GT) !== 0 && (current === 0 || deadline <= current)) return 0;
-    if ((flags & ExpireFlag.LT) !== 0 && current !== 0 && deadline >= current) return 0;
-    if (deadline <= Date.now()) kv.store.delete(key);
-    else kv.store.expireAt(key, entry, deadline);
-    return 1;
+    const from = keyOf(args[1] as Buffer);
+    const to = keyOf(args[2] as Buffer);
+    const entry = kv.store.lookup(from);
+    if (entry === undefined) return Errors.noSuchKey;
+    if (from === to) return onlyNew ? 0 : 'OK';
+    if (onlyNew && kv.store.lookup(to) !== undefined) return 0;
+    const { value, expiresAt, kind } = entry;
+    kv.store.delete(to);
+    kv.store.delete(from);
+    const moved = kv.store.set(to, value, false, kind);
+    if (expiresAt !== 0) kv.store.expireAt(to, moved, expiresAt);
+    kv.store.written(from);
+    kv.store.written(to);
+    return onlyNew ? 1 : 'OK';
   };
 }
 
-function ttl(unitMs: 1 | 1000) {
-  return (kv: KvState, _ctx: KvContext, args: Buffer[]): Reply => {
-    const entry = kv.store.lookup(keyOf(args[1] as Buffer));
-    if (entry === undefined) return -2;
-    if (entry.expiresAt === 0) return -1;
-    const left = Math.max(0, entry.expiresAt - Date.now());
-    return unitMs === 1 ? left : Math.floor((left + 500) / 1000);
-  };
+/** COPY source destination [DB 0] [REPLACE]; only database 0 exists here. */
+function copy(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  let replace = false;
+  for (let i = 3; i < args.length; i++) {
+    const option = args[i] as Buffer;
+    if (isWord(option, 'REPLACE')) replace = true;
+    else if (isWord(option, 'DB') && i + 1 < args.length) {
+      const db = parseInteger(args[i + 1] as Buffer);
+      if (db === undefined || db > 2147483647 || db < -2147483648) return Errors.notInteger;
+      if (db !== 0) return Errors.dbIndex;
+      i++;
+    } else return Errors.syntax;
+  }
+  const from = keyOf(args[1] as Buffer);
+  const to = keyOf(args[2] as Buffer);
+  if (from === to) return SAME_OBJECT;
+  const entry = kv.store.lookup(from);
+  if (entry === undefined) return 0;
+  if (kv.store.lookup(to) !== undefined) {
+    if (!replace) return 0;
+    kv.store.delete(to);
+  }
+  // Redis duplicates a shared integer into an object of its own.
+  const kind = encodingOf(entry) === 'int' ? StringKind.IntCopy : entry.kind;
+  const copied = kv.store.set(to, duplicate(entry.value), false, kind);
+  if (entry.expiresAt !== 0) kv.store.expireAt(to, copied, entry.expiresAt);
+  kv.store.written(to);
+  return 1;
 }
 
-function persist(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
-  const key = keyOf(args[1] as Buffer);
-  const entry = kv.store.lookup(key);
-  return entry !== undefined && kv.store.persist(key, entry) ? 1 : 0;
+function randomkey(kv: KvState): Reply {
+  const key = kv.store.randomKey();
+  return key === undefined ? null : keyBytes(key);
 }
 
 function keys(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
-  return kv.store.keys(keyOf(args[1] as Buffer)).map(keyBytes);
+  const pattern = keyOf(args[1] as Buffer);
+  return kv.store.keys(pattern === '*' ? undefined : pattern).map(keyBytes);
 }
 
-function scan(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
-  const cursorArg = args[1] as Buffer;
-  // Redis reads the cursor with strtoull: digits only.
-  if (
-    cursorArg.length === 0 ||
-    cursorArg.length > 20 ||
-    !/^[0-9]+$/.test(cursorArg.toString('latin1'))
-  ) {
-    return Errors.invalidCursor;
-  }
-  const cursor = Number(cursorArg.toString('latin1'));
+/**
+ * A SCAN cursor as Redis reads it (strtoul): no leading space, nothing after the digits, an
+ * optional sign (a negative one wraps, as in C); an empty string is cursor 0.
+ *
+ * @example
+ * ```ts
+ * parseCursor(Buffer.from('17')); // 17
+ * ```
+ */
+export function parseCursor(bytes: Buffer): number | undefined {
+  const text = bytes.toString('latin1');
+  if (text === '') return 0;
+  const match = /^([+-]?)(\d+)$/.exec(text);
+  if (match === null) return undefined;
+  const value = BigInt(match[2] as string);
+  if (value > 2n ** 64n - 1n) return undefined;
+  return match[1] === '-' && value !== 0n ? Number.MAX_SAFE_INTEGER : Number(value);
+}
+
+/**
+ * SCAN-family options from argument `from`: COUNT (≥ 1), MATCH, and TYPE when `allowType`;
+ * any other word, or an option without its value, is a syntax error.
+ *
+ * @example
+ * ```ts
+ * parseScanOptions(args, 2, true); // { count: 10, pattern: undefined, type: undefined }
+ * ```
+ */
+export function parseScanOptions(
+  args: Buffer[],
+  from: number,
+  allowType: boolean,
+): { count: number; pattern: string | undefined; type: string | undefined } | RespError {
   let count = 10;
   let pattern: string | undefined;
   let type: string | undefined;
-  for (let i = 2; i < args.length; i += 2) {
+  for (let i = from; i < args.length; i += 2) {
     const option = args[i] as Buffer;
     const value = args[i + 1];
-    if (value === undefined) return Errors.syntax;
-    if (isWord(option, 'COUNT')) {
+    if (value !== undefined && isWord(option, 'COUNT')) {
       const parsed = parseInteger(value);
       if (parsed === undefined) return Errors.notInteger;
       if (parsed < 1) return Errors.syntax;
       count = Number(parsed);
-    } else if (isWord(option, 'MATCH')) {
+    } else if (value !== undefined && isWord(option, 'MATCH')) {
       pattern = keyOf(value);
-    } else if (isWord(option, 'TYPE')) {
+    } else if (value !== undefined && allowType && isWord(option, 'TYPE')) {
       type = value.toString('latin1').toLowerCase();
     } else {
       return Errors.syntax;
     }
   }
   // `*` matches everything: skip the matcher.
-  if (pattern === '*') pattern = undefined;
-  const page = kv.store.scan(cursor, count, pattern, type);
+  return { count, pattern: pattern === '*' ? undefined : pattern, type };
+}
+
+function scan(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  const cursor = parseCursor(args[1] as Buffer);
+  if (cursor === undefined) return Errors.invalidCursor;
+  const options = parseScanOptions(args, 2, true);
+  if (options instanceof RespError) return options;
+  const page = kv.store.scan(cursor, options.count, options.pattern, options.type);
   const found: RespValue[] = page.keys.map(keyBytes);
   return [Buffer.from(String(page.cursor), 'latin1'), found];
 }
@@ -132,9 +167,11 @@ function type(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
 }
 
 const group = 'generic';
+const all = (spec: Parameters<typeof keyed>[0]) => keyed(spec, 1, -1, 1);
 
 /**
- * DEL, EXISTS, EXPIRE, PEXPIRE, TTL, PTTL, PERSIST, KEYS, SCAN, TYPE.
+ * The generic key commands: DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME, RENAMENX, COPY,
+ * RANDOMKEY, KEYS, SCAN, OBJECT, and the expiry commands.
  *
  * @example
  * ```ts
@@ -142,71 +179,93 @@ const group = 'generic';
  * ```
  */
 export const keyCommands: readonly CommandSpec[] = [
+  all({
+    name: 'del',
+    arity: -2,
+    group,
+    flags: ['write'],
+    summary: 'Deletes one or more keys.',
+    handler: del,
+  }),
+  all({
+    name: 'unlink',
+    arity: -2,
+    group,
+    flags: ['write', 'fast'],
+    summary: 'Asynchronously deletes one or more keys.',
+    handler: del,
+  }),
+  all({
+    name: 'exists',
+    arity: -2,
+    group,
+    flags: ['readonly', 'fast'],
+    summary: 'Determines whether one or more keys exist.',
+    handler: exists,
+  }),
+  all({
+    name: 'touch',
+    arity: -2,
+    group,
+    flags: ['readonly', 'fast'],
+    summary:
+      'Returns the number of existing keys out of those specified after updating the time they were last accessed.',
+    handler: exists,
+  }),
+  keyed({
+    name: 'type',
+    arity: 2,
+    group,
+    flags: ['readonly', 'fast'],
+    summary: 'Determines the type of value stored at a key.',
+    handler: type,
+  }),
   keyed(
     {
-      name: 'del',
-      arity: -2,
+      name: 'rename',
+      arity: 3,
       group,
       flags: ['write'],
-      summary: 'Deletes one or more keys.',
-      handler: del,
+      summary: 'Renames a key and overwrites the destination.',
+      handler: rename(false),
     },
     1,
-    -1,
+    2,
     1,
   ),
   keyed(
     {
-      name: 'exists',
-      arity: -2,
+      name: 'renamenx',
+      arity: 3,
       group,
-      flags: ['readonly', 'fast'],
-      summary: 'Determines whether one or more keys exist.',
-      handler: exists,
+      flags: ['write', 'fast'],
+      summary: "Renames a key only when the target key name doesn't exist.",
+      handler: rename(true),
     },
     1,
-    -1,
+    2,
     1,
   ),
-  keyed({
-    name: 'expire',
-    arity: -3,
+  keyed(
+    {
+      name: 'copy',
+      arity: -3,
+      group,
+      flags: ['write', 'denyoom'],
+      summary: 'Copies the value of a key to a new key.',
+      handler: copy,
+    },
+    1,
+    2,
+    1,
+  ),
+  command({
+    name: 'randomkey',
+    arity: 1,
     group,
-    flags: ['write', 'fast'],
-    summary: 'Sets the expiration time of a key in seconds.',
-    handler: expire(1000, 'expire'),
-  }),
-  keyed({
-    name: 'pexpire',
-    arity: -3,
-    group,
-    flags: ['write', 'fast'],
-    summary: 'Sets the expiration time of a key in milliseconds.',
-    handler: expire(1, 'pexpire'),
-  }),
-  keyed({
-    name: 'ttl',
-    arity: 2,
-    group,
-    flags: ['readonly', 'fast'],
-    summary: 'Returns the expiration time in seconds of a key.',
-    handler: ttl(1000),
-  }),
-  keyed({
-    name: 'pttl',
-    arity: 2,
-    group,
-    flags: ['readonly', 'fast'],
-    summary: 'Returns the expiration time in milliseconds of a key.',
-    handler: ttl(1),
-  }),
-  keyed({
-    name: 'persist',
-    arity: 2,
-    group,
-    flags: ['write', 'fast'],
-    summary: 'Removes the expiration time of a key.',
-    handler: persist,
+    flags: ['readonly'],
+    summary: 'Returns a random key name from the database.',
+    handler: randomkey,
   }),
   command({
     name: 'keys',
@@ -224,12 +283,6 @@ export const keyCommands: readonly CommandSpec[] = [
     summary: 'Iterates over the key names in the database.',
     handler: scan,
   }),
-  keyed({
-    name: 'type',
-    arity: 2,
-    group,
-    flags: ['readonly', 'fast'],
-    summary: 'Determines the type of value stored at a key.',
-    handler: type,
-  }),
+  objectCommand,
+  ...expiryCommands,
 ];

@@ -1,33 +1,22 @@
-import { RespError, type RespValue } from '../../../src/codec/resp-types.js';
+import { RespError } from '../../../src/codec/resp-types.js';
 import { type CommandSpec, keyed, type Reply } from '../command.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
-import { arityError, Errors } from '../replies.js';
+import { arityError, Errors, NULL_ARRAY } from '../replies.js';
 import type { KvContext } from '../session.js';
-import { KvList, keyOf } from '../store.js';
+import { keyOf } from '../store.js';
+import { listAt, popItems, pushItems } from './list-access.js';
+import { listEditCommands } from './list-edits.js';
+import { listMoveCommands } from './list-moves.js';
 
-/** The list at `key`, undefined if none, or the WRONGTYPE error. */
-function listAt(kv: KvState, key: string): KvList | undefined | RespError {
-  const entry = kv.store.lookup(key);
-  if (entry === undefined) return undefined;
-  return entry.value instanceof KvList ? entry.value : Errors.wrongType;
-}
-
-function push(left: boolean) {
+/** LPUSH, RPUSH, and LPUSHX / RPUSHX (`onlyExisting`: nothing happens to a missing key). */
+function push(left: boolean, onlyExisting: boolean) {
   return (kv: KvState, _ctx: KvContext, args: Buffer[]): Reply => {
     const key = keyOf(args[1] as Buffer);
-    let list = listAt(kv, key);
+    const list = listAt(kv, key);
     if (list instanceof RespError) return list;
-    if (list === undefined) {
-      list = new KvList();
-      kv.store.set(key, list);
-    }
-    // LPUSH k a b c inserts a, then b, then c at the head: the list reads c b a.
-    for (let i = 2; i < args.length; i++) {
-      if (left) list.items.unshift(args[i] as Buffer);
-      else list.items.push(args[i] as Buffer);
-    }
-    return list.items.length;
+    if (list === undefined && onlyExisting) return 0;
+    return pushItems(kv, key, args.slice(2), left);
   };
 }
 
@@ -44,20 +33,21 @@ function pop(left: boolean) {
     const key = keyOf(args[1] as Buffer);
     const list = listAt(kv, key);
     if (list instanceof RespError) return list;
-    // Redis sends a null array (*-1) here to RESP2 clients; RespCodec writes null as $-1.
-    if (list === undefined) return null;
-    const items = list.items;
-    let reply: RespValue;
-    if (count < 0) {
-      reply = (left ? items.shift() : items.pop()) ?? null;
-    } else {
-      const n = Math.min(count, items.length);
-      const popped = left ? items.splice(0, n) : items.splice(items.length - n, n).reverse();
-      reply = popped;
-    }
-    if (items.length === 0) kv.store.delete(key);
-    return reply;
+    if (list === undefined) return count < 0 ? null : NULL_ARRAY;
+    if (count < 0) return popItems(kv, key, list, 1, left)[0] as Buffer;
+    if (count === 0) return [];
+    return popItems(kv, key, list, count, left);
   };
+}
+
+/** Redis's clamp of a start..stop range over a list of `length`; undefined when empty. */
+function clampRange(start: number, stop: number, length: number): [number, number] | undefined {
+  let from = start < 0 ? length + start : start;
+  let to = stop < 0 ? length + stop : stop;
+  if (from < 0) from = 0;
+  if (from > to || from >= length) return undefined;
+  if (to >= length) to = length - 1;
+  return [from, to];
 }
 
 function lrange(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
@@ -67,36 +57,33 @@ function lrange(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   const list = listAt(kv, keyOf(args[1] as Buffer));
   if (list instanceof RespError) return list;
   if (list === undefined) return [];
-  const length = list.items.length;
-  let from = Number(start);
-  let to = Number(stop);
-  if (from < 0) from = Math.max(0, length + from);
-  if (to < 0) to = length + to;
-  if (to >= length) to = length - 1;
-  if (from > to || from >= length) return [];
-  return list.items.slice(from, to + 1);
+  const range = clampRange(Number(start), Number(stop), list.items.length);
+  return range === undefined ? [] : list.items.slice(range[0], range[1]);
 }
 
 function llen(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   const list = listAt(kv, keyOf(args[1] as Buffer));
   if (list === undefined) return 0;
-  return list instanceof KvList ? list.items.length : list;
+  return list instanceof RespError ? list : list.items.length;
 }
 
+/** LINDEX looks the key up before reading the index, as Redis does. */
 function lindex(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
-  const index = parseInteger(args[2] as Buffer);
-  if (index === undefined) return Errors.notInteger;
   const list = listAt(kv, keyOf(args[1] as Buffer));
   if (list === undefined) return null;
   if (list instanceof RespError) return list;
+  const index = parseInteger(args[2] as Buffer);
+  if (index === undefined) return Errors.notInteger;
   const i = Number(index) < 0 ? list.items.length + Number(index) : Number(index);
-  return list.items[i] ?? null;
+  return list.items.at(i) ?? null;
 }
 
 const group = 'list';
+const write = ['write', 'denyoom', 'fast'];
 
 /**
- * LPUSH, RPUSH, LPOP, RPOP, LRANGE, LLEN, LINDEX.
+ * The list commands: LPUSH, RPUSH, LPUSHX, RPUSHX, LPOP, RPOP, LRANGE, LLEN, LINDEX, and (from
+ * their own files) the edits, the moves and the blocking pops.
  *
  * @example
  * ```ts
@@ -108,17 +95,33 @@ export const listCommands: readonly CommandSpec[] = [
     name: 'lpush',
     arity: -3,
     group,
-    flags: ['write', 'denyoom', 'fast'],
+    flags: write,
     summary: "Prepends one or more elements to a list. Creates the key if it doesn't exist.",
-    handler: push(true),
+    handler: push(true, false),
   }),
   keyed({
     name: 'rpush',
     arity: -3,
     group,
-    flags: ['write', 'denyoom', 'fast'],
+    flags: write,
     summary: "Appends one or more elements to a list. Creates the key if it doesn't exist.",
-    handler: push(false),
+    handler: push(false, false),
+  }),
+  keyed({
+    name: 'lpushx',
+    arity: -3,
+    group,
+    flags: write,
+    summary: 'Prepends one or more elements to a list only when the list exists.',
+    handler: push(true, true),
+  }),
+  keyed({
+    name: 'rpushx',
+    arity: -3,
+    group,
+    flags: write,
+    summary: 'Appends an element to a list only when the list exists.',
+    handler: push(false, true),
   }),
   keyed({
     name: 'lpop',
@@ -162,4 +165,6 @@ export const listCommands: readonly CommandSpec[] = [
     summary: 'Returns an element from a list by its index.',
     handler: lindex,
   }),
+  ...listEditCommands,
+  ...listMoveCommands,
 ];
