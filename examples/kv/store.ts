@@ -1,4 +1,6 @@
 import { globMatch } from './glob.js';
+import { KvSet } from './sets.js';
+import { KvZset } from './sorted-set.js';
 
 /**
  * A hash value: fields keyed by their bytes read as latin1 (one char per byte, so binary-safe),
@@ -29,7 +31,7 @@ export class KvList {
 }
 
 /** What a key can hold. */
-export type KvValue = Buffer | KvHash | KvList;
+export type KvValue = Buffer | KvHash | KvList | KvSet | KvZset;
 
 /**
  * One key's slot. Overwriting a key reuses its entry (so SET on an existing key allocates
@@ -62,9 +64,11 @@ export class KvEntry {
  * typeName(Buffer.from('x')); // 'string'
  * ```
  */
-export function typeName(value: KvValue): 'string' | 'hash' | 'list' {
+export function typeName(value: KvValue): 'string' | 'hash' | 'list' | 'set' | 'zset' {
   if (value instanceof KvHash) return 'hash';
   if (value instanceof KvList) return 'list';
+  if (value instanceof KvSet) return 'set';
+  if (value instanceof KvZset) return 'zset';
   return 'string';
 }
 

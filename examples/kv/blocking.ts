@@ -1,0 +1,173 @@
+import type { RespValue } from '../../src/codec/resp-types.js';
+import type { KvState } from './kv-state.js';
+import type { KvContext } from './session.js';
+
+/**
+ * Clients blocked on keys (BZPOPMIN, BZMPOP, and any other blocking pop): a blocked client gets
+ * no reply until one of its keys can serve it or its timeout passes, and, as in Redis, the
+ * commands it pipelined behind the blocking one wait their turn.
+ *
+ * A write that may make a key servable calls `wakeKey`; the waiters on that key are tried in
+ * the order they blocked, each through its own `serve` (which pops and returns the reply, or
+ * undefined when the key has nothing for it). The state lives beside `KvState` in a WeakMap so
+ * that the keyspace classes need not know about it.
+ */
+
+/** Tries to serve a waiter from `key`: its reply, or undefined to keep waiting. */
+export type Serve = (key: string) => RespValue | undefined;
+
+interface Waiter {
+  readonly ctx: KvContext;
+  readonly keys: readonly string[];
+  readonly serve: Serve;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface Blocking {
+  readonly byKey: Map<string, Waiter[]>;
+  readonly byClient: Map<KvContext, Waiter>;
+  /** Requests that arrived behind a blocking command, per client. */
+  readonly queued: Map<KvContext, RespValue[]>;
+  runner: ((ctx: KvContext, frame: RespValue) => void) | undefined;
+}
+
+const registry = new WeakMap<KvState, Blocking>();
+
+function blockingOf(kv: KvState): Blocking {
+  let blocking = registry.get(kv);
+  if (blocking === undefined) {
+    blocking = { byKey: new Map(), byClient: new Map(), queued: new Map(), runner: undefined };
+    registry.set(kv, blocking);
+  }
+  return blocking;
+}
+
+/**
+ * Tells the registry how to run a request that was held back while its client was blocked
+ * (the handler's own `onFrame`).
+ *
+ * @example
+ * ```ts
+ * setFrameRunner(kv, (ctx, frame) => handler.onFrame(ctx, frame));
+ * ```
+ */
+export function setFrameRunner(kv: KvState, runner: (ctx: KvContext, frame: RespValue) => void) {
+  blockingOf(kv).runner = runner;
+}
+
+/**
+ * Blocks `ctx` on `keys` until `serve` answers for one of them, or for `timeoutMs` (0: for
+ * ever), after which it gets `timeoutReply`.
+ *
+ * @example
+ * ```ts
+ * block(kv, ctx, ['queue'], 1000, (key) => popFrom(key), null);
+ * return NO_REPLY;
+ * ```
+ */
+export function block(
+  kv: KvState,
+  ctx: KvContext,
+  keys: readonly string[],
+  timeoutMs: number,
+  serve: Serve,
+  timeoutReply: RespValue,
+): void {
+  const blocking = blockingOf(kv);
+  const waiter: Waiter = { ctx, keys, serve, timer: undefined };
+  for (const key of keys) {
+    const list = blocking.byKey.get(key);
+    if (list === undefined) blocking.byKey.set(key, [waiter]);
+    else if (!list.includes(waiter)) list.push(waiter);
+  }
+  blocking.byClient.set(ctx, waiter);
+  if (timeoutMs > 0) {
+    waiter.timer = setTimeout(() => release(kv, waiter, timeoutReply), timeoutMs);
+    waiter.timer.unref?.();
+  }
+}
+
+/**
+ * Serves the clients blocked on `key`, oldest first, while the key has something for them.
+ *
+ * @example
+ * ```ts
+ * zset.add(member, score);
+ * wakeKey(kv, key);
+ * ```
+ */
+export function wakeKey(kv: KvState, key: string): void {
+  const blocking = registry.get(kv);
+  const list = blocking?.byKey.get(key);
+  if (list === undefined) return;
+  for (const waiter of [...list]) {
+    if (blocking?.byClient.get(waiter.ctx) !== waiter) continue;
+    const reply = waiter.serve(key);
+    if (reply === undefined) break;
+    release(kv, waiter, reply);
+  }
+}
+
+/**
+ * Holds `frame` back if `ctx` is blocked (true), so that it runs once the client is served.
+ *
+ * @example
+ * ```ts
+ * onFrame(ctx, frame) { if (deferIfBlocked(kv, ctx, frame)) return; … }
+ * ```
+ */
+export function deferIfBlocked(kv: KvState, ctx: KvContext, frame: RespValue): boolean {
+  const blocking = registry.get(kv);
+  if (blocking === undefined || !blocking.byClient.has(ctx)) return false;
+  const queue = blocking.queued.get(ctx);
+  if (queue === undefined) blocking.queued.set(ctx, [frame]);
+  else queue.push(frame);
+  return true;
+}
+
+/**
+ * Forgets a closed client: no reply, no timer.
+ *
+ * @example
+ * ```ts
+ * onClosed(ctx) { forgetBlocked(kv, ctx); }
+ * ```
+ */
+export function forgetBlocked(kv: KvState, ctx: KvContext): void {
+  const blocking = registry.get(kv);
+  if (blocking === undefined) return;
+  const waiter = blocking.byClient.get(ctx);
+  if (waiter !== undefined) unlink(blocking, waiter);
+  blocking.queued.delete(ctx);
+}
+
+/** How many clients are blocked (INFO's `blocked_clients`). */
+export function blockedCount(kv: KvState): number {
+  return registry.get(kv)?.byClient.size ?? 0;
+}
+
+function unlink(blocking: Blocking, waiter: Waiter): void {
+  if (waiter.timer !== undefined) clearTimeout(waiter.timer);
+  blocking.byClient.delete(waiter.ctx);
+  for (const key of waiter.keys) {
+    const list = blocking.byKey.get(key);
+    if (list === undefined) continue;
+    const at = list.indexOf(waiter);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) blocking.byKey.delete(key);
+  }
+}
+
+/** Unblocks with `reply`, then runs what the client pipelined behind, until it blocks again. */
+function release(kv: KvState, waiter: Waiter, reply: RespValue): void {
+  const blocking = blockingOf(kv);
+  if (blocking.byClient.get(waiter.ctx) !== waiter) return;
+  unlink(blocking, waiter);
+  waiter.ctx.send(reply);
+  const queue = blocking.queued.get(waiter.ctx);
+  if (queue === undefined) return;
+  while (queue.length > 0 && !blocking.byClient.has(waiter.ctx)) {
+    blocking.runner?.(waiter.ctx, queue.shift() as RespValue);
+  }
+  if (queue.length === 0) blocking.queued.delete(waiter.ctx);
+}
