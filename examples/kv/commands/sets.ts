@@ -1,5 +1,6 @@
 import { RespError, RespSet, type RespValue } from '../../../src/codec/resp-types.js';
-import { command, type CommandSpec, keyed, type Reply } from '../command.js';
+import { command, type CommandSpec, type Reply } from '../command.js';
+import { groupSpec } from './group-spec.js';
 import { globMatch } from '../glob.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
@@ -270,16 +271,7 @@ function sscan(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
 
 const group = 'set';
 
-function spec(
-  name: string,
-  arity: number,
-  flags: string[],
-  summary: string,
-  handler: CommandSpec['handler'],
-  lastKey = 1,
-): CommandSpec {
-  return keyed({ name, arity, flags, summary, group, handler }, 1, lastKey, 1);
-}
+const spec = groupSpec(group);
 
 const READ = ['readonly'];
 const WRITE = ['write', 'denyoom'];

@@ -1,6 +1,7 @@
 import { RespError, type RespValue } from '../../../src/codec/resp-types.js';
 import { wakeKey } from '../blocking.js';
-import { type CommandSpec, keyed, type Reply } from '../command.js';
+import type { CommandSpec, Reply } from '../command.js';
+import { groupSpec } from './group-spec.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
 import { Errors } from '../replies.js';
@@ -283,16 +284,7 @@ function zscan(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
 
 const group = 'sorted-set';
 
-/** A sorted-set command on one key at argument 1 (the common shape). */
-function spec(
-  name: string,
-  arity: number,
-  flags: string[],
-  summary: string,
-  handler: CommandSpec['handler'],
-): CommandSpec {
-  return keyed({ name, arity, flags, summary, group, handler });
-}
+const spec = groupSpec(group);
 
 /**
  * ZADD, ZINCRBY, ZREM, ZCARD, ZCOUNT, ZLEXCOUNT, ZSCORE, ZMSCORE, ZRANK, ZREVRANK, ZRANDMEMBER

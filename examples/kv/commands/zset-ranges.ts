@@ -1,5 +1,6 @@
 import { RespError } from '../../../src/codec/resp-types.js';
-import { type CommandSpec, keyed, type Reply } from '../command.js';
+import type { CommandSpec, Reply } from '../command.js';
+import { groupSpec } from './group-spec.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
 import { Errors } from '../replies.js';
@@ -197,16 +198,7 @@ function zremrange(kind: RangeKind) {
 const group = 'sorted-set';
 const READ = ['readonly'];
 
-function spec(
-  name: string,
-  arity: number,
-  flags: string[],
-  summary: string,
-  handler: CommandSpec['handler'],
-  lastKey = 1,
-): CommandSpec {
-  return keyed({ name, arity, flags, summary, group, handler }, 1, lastKey, 1);
-}
+const spec = groupSpec(group);
 
 /**
  * ZRANGE, ZRANGESTORE, ZREVRANGE, ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX,
