@@ -11,8 +11,8 @@ import {
  * Generated SET and ZSET command sequences, sent to kv and to redis-server 7.0, reply by reply.
  *
  * The key space is small so commands collide: three sets, three sorted sets, one sorted set
- * whose scores all tie (for the lex commands, whose result Redis leaves undefined otherwise), a
- * string (for WRONGTYPE) and a missing key. Scores are sums of halves and quarters, so a sum
+ * whose scores all tie (for the lex commands, whose result Redis leaves undefined otherwise:
+ * it depends on the skip list's random shape), strings (for WRONGTYPE) and missing keys. Scores are sums of halves and quarters, so a sum
  * is exact whatever order the two servers add in; `zf` holds scores like 0.1 and 1e21 for the
  * %.17g formatting and is kept out of the aggregates for that reason. Random replies
  * (SRANDMEMBER, ZRANDMEMBER) are compared by shape; SPOP only runs with a count no set
@@ -99,10 +99,10 @@ const zsetGenerators: CommandGenerator[] = [
   (rng) => ['ZMSCORE', pick(rng, [...ZSETS, 'zf']), ...some(rng, MEMBERS, 3)],
   (rng) => [pick(rng, ['ZRANK', 'ZREVRANK']), pick(rng, ZSETS), pick(rng, MEMBERS)],
   (rng) => ['ZCOUNT', pick(rng, ZSETS), pick(rng, BOUNDS), pick(rng, BOUNDS)],
-  (rng) => ['ZLEXCOUNT', pick(rng, ['lex', 'nolex', 'str']), pick(rng, LEX), pick(rng, LEX)],
+  (rng) => ['ZLEXCOUNT', pick(rng, ['lex', 'nolex', 'wrong']), pick(rng, LEX), pick(rng, LEX)],
   (rng) => {
     const by = rng.int(3);
-    const key = by === 2 ? pick(rng, ['lex', 'nolex', 'str']) : pick(rng, [...ZSETS, 'zf']);
+    const key = by === 2 ? pick(rng, ['lex', 'nolex', 'wrong']) : pick(rng, [...ZSETS, 'zf']);
     const range = by === 0 ? RANKS : by === 1 ? BOUNDS : LEX;
     const options = [
       ...(by === 1 ? ['BYSCORE'] : by === 2 ? ['BYLEX'] : []),
@@ -131,7 +131,7 @@ const zsetGenerators: CommandGenerator[] = [
   ],
   (rng) => [
     pick(rng, ['ZRANGEBYLEX', 'ZREVRANGEBYLEX']),
-    pick(rng, ['lex', 'nolex', 'str']),
+    pick(rng, ['lex', 'nolex', 'wrong']),
     pick(rng, LEX),
     pick(rng, LEX),
     ...(rng.chance(0.3) ? ['LIMIT', pick(rng, RANKS), pick(rng, RANKS)] : []),
@@ -145,7 +145,7 @@ const zsetGenerators: CommandGenerator[] = [
   ],
   (rng) => ['ZREMRANGEBYRANK', pick(rng, ZSETS), pick(rng, RANKS), pick(rng, RANKS)],
   (rng) => ['ZREMRANGEBYSCORE', pick(rng, ZSETS), pick(rng, BOUNDS), pick(rng, BOUNDS)],
-  (rng) => ['ZREMRANGEBYLEX', pick(rng, ['lex', 'str', 'nolex']), pick(rng, LEX), pick(rng, LEX)],
+  (rng) => ['ZREMRANGEBYLEX', pick(rng, ['lex', 'wrong', 'nolex']), pick(rng, LEX), pick(rng, LEX)],
   (rng) => [
     pick(rng, ['ZPOPMIN', 'ZPOPMAX']),
     pick(rng, ZSETS),
@@ -179,6 +179,8 @@ const zsetGenerators: CommandGenerator[] = [
   (rng) => ['ZSCAN', pick(rng, [...ZSETS, 'zf']), pick(rng, ['0', 'x']), 'COUNT', '1000'],
   (rng) => ['ZSCAN', pick(rng, ZSETS), '0', 'MATCH', pick(rng, ['*', '[a-c]', '1*'])],
   () => ['SET', 'str', 'x'],
+  // A wrong-type key for the lex commands that no ZADD can turn into a sorted set.
+  () => ['SET', 'wrong', 'x'],
   (rng) => ['DEL', pick(rng, ZSETS)],
   (rng) => ['TYPE', pick(rng, [...ZSETS, ...SETS])],
 ];
