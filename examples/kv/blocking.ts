@@ -32,6 +32,7 @@ interface Blocking {
 }
 
 const registry = new WeakMap<KvState, Blocking>();
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function blockingOf(kv: KvState): Blocking {
   let blocking = registry.get(kv);
@@ -57,7 +58,7 @@ export function setFrameRunner(kv: KvState, runner: (ctx: KvContext, frame: Resp
 
 /**
  * Blocks `ctx` on `keys` until `serve` answers for one of them, or for `timeoutMs` (0: for
- * ever), after which it gets `timeoutReply`.
+ * ever, as is anything past 24.8 days), after which it gets `timeoutReply`.
  *
  * @example
  * ```ts
@@ -81,7 +82,9 @@ export function block(
     else if (!list.includes(waiter)) list.push(waiter);
   }
   blocking.byClient.set(ctx, waiter);
-  if (timeoutMs > 0) {
+  // Node fires a timer longer than 2^31 - 1 ms at once; one that long (24.8 days) is treated as
+  // for ever.
+  if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
     waiter.timer = setTimeout(() => release(kv, waiter, timeoutReply), timeoutMs);
     waiter.timer.unref?.();
   }

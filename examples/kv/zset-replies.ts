@@ -19,7 +19,16 @@ export const ZsetErrors = {
   lexRange: new RespError('ERR min or max not valid string range item'),
   nan: new RespError('ERR resulting score is not a number (NaN)'),
   weight: new RespError('ERR weight value is not a float'),
+  /** Not Redis's: it would try to send the reply (see `MAX_RANDOM_PICKS`). */
+  tooManyPicks: new RespError('ERR count is too large: at most 4194304 picks with repetition'),
 } as const;
+
+/**
+ * The most members SRANDMEMBER or ZRANDMEMBER sends for a negative count (picks that may
+ * repeat, so the set's size does not bound them). Redis has no such bound and would try to
+ * build a reply of up to 2^63 members; here one request cannot exhaust the server's memory.
+ */
+export const MAX_RANDOM_PICKS = 1 << 22;
 
 /**
  * The sorted set at `key`: undefined if none, or the WRONGTYPE error.

@@ -53,7 +53,9 @@ test('BZMPOP serves the oldest waiter first; a timeout answers null (RESP3 _)', 
   const first = await client(kv.port as number);
   const second = await client(kv.port as number);
   const writer = await client(kv.port as number);
-  t.after(() => [first, second, writer].forEach((c) => c.socket.destroy()));
+  t.after(() => {
+    for (const c of [first, second, writer]) c.socket.destroy();
+  });
   send(first.socket, ['BZMPOP', '0', '1', 'q', 'MAX', 'COUNT', '2']);
   await new Promise((resolve) => setTimeout(resolve, 20));
   send(second.socket, ['HELLO', '3']);

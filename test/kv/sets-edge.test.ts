@@ -7,7 +7,8 @@ import { exchange } from './resp-wire.js';
 /**
  * Hand-picked SET and ZSET edge cases, pipelined to kv and to redis-server 7.0 in RESP2 and
  * then RESP3 (after HELLO 3, whose reply names the server and is skipped): every reply must be
- * the same bytes. Each line is one request, arguments split on `|`.
+ * the same bytes. Each line is one request, its arguments split on spaces (on `|` when the line
+ * has one, for empty arguments and arguments with spaces).
  */
 const CASES = `FLUSHALL
 ZADD z 0.1 a 1e21 b -0 c 3 d inf e 1.5e-300 f 0x10 g 1e-320 h -INF i Infinity j
@@ -17,13 +18,14 @@ ZINCRBY z 0.2 a
 ZADD z 1e-400 x
 ZADD z 1e400 x
 ZADD z nan x
-ZADD z | 1| x
-ZADD z |1 | x
-ZADD z |  | x
+ZADD|z| 1|x
+ZADD|z|1 |x
+ZADD|z||x
 ZADD z 0x1p-3 k
 ZSCORE z k
-ZCOUNT z | (1|+inf
-ZCOUNT z || 
+ZCOUNT|z| (1|+inf
+ZCOUNT|z||
+ZCOUNT|z| 1|+inf
 ZCOUNT z ( (
 ZCOUNT z (inf +inf
 ZCOUNT z -inf (-inf
@@ -180,7 +182,66 @@ TYPE u
 TYPE s
 SADD i2 5 4
 SPOP i2 100
-EXISTS i2`;
+EXISTS i2
+ZADD g GT 5 new
+ZADD g LT 3 new
+ZADD g GT CH 6 new
+ZSCORE g new
+ZRANGE g 0 -1 LIMIT 0 -1
+ZRANGE g 0 -1 LIMIT x 1
+ZRANGE g -inf +inf BYSCORE LIMIT 0 x
+ZRANGE g 0 -1 LIMIT 0
+ZRANGE g 0 -1 WITHSCORES BYLEX
+ZRANGESTORE g2 g +inf -inf BYSCORE REV LIMIT 0 1
+ZRANGE g2 0 -1 WITHSCORES
+ZADD w 1 a 2 b
+ZUNION 2 w w WEIGHTS 1
+ZUNION 2 w w WEIGHTS 1 2 AGGREGATE
+ZUNION 2 w w WEIGHTS 1 2 AGGREGATE max WITHSCORES WITHSCORES
+ZINTER 1 w LIMIT 1
+ZDIFF 1 w AGGREGATE SUM
+ZADD long 1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -0 b
+ZSCORE long b
+ZINCRBY long -0 b
+ZUNIONSTORE long2 1 long
+ZSCORE long2 b
+ZUNION 1 u WEIGHTS -0 WITHSCORES
+ZRANDMEMBER u 4611686018427387904 WITHSCORES
+ZRANDMEMBER u -4611686018427387904 WITHSCORES
+ZRANDMEMBER u 1.5
+ZADD bin 1 \x00a 1 \xffb
+ZCOUNT bin 1\x00x 1
+ZRANGEBYLEX bin +\x00 -
+ZINCRBY newz 2.5 m
+ZADD newz INCR 1e308 m
+ZADD newz INCR 1e308 m
+ZADD newz INCR inf m
+ZADD newz INCR -inf m
+ZSCORE newz m
+BZPOPMIN q -1
+BZPOPMIN q x
+BZPOPMIN q 1e400
+BZPOPMIN q 1e5000
+BZPOPMIN q inf
+BZPOPMIN q 9.3e15
+BZPOPMIN str 0
+BZMPOP x 1 q MIN
+BZMPOP 0 0 q MIN
+BZMPOP 0 1 str MIN
+ZADD bz 1 a 2 b
+BZPOPMAX nokey bz 0
+BZMPOP 0 2 nokey bz MIN COUNT 5
+SADD big x1 x2 x3 x4 x5 x6 x7 x8 x9 x10 x11 x12
+SADD bigi 12 1 10 11 2
+SSCAN bigi 0 COUNT 1000 MATCH 1*
+SINTERCARD 1 big LIMIT 5
+SMOVE big big x1
+SMOVE big big nosuch
+SISMEMBER str a
+SCARD str
+SDIFF nokey big
+SUNIONSTORE big 1
+SMEMBERS big`;
 
 test('edge cases: SET and ZSET replies are the bytes redis-server 7.0 sends, in RESP2 and RESP3', async (t) => {
   const redis = await startRedisServer();

@@ -8,6 +8,7 @@ import { EMPTY_SCAN, parseCursor, parseScanOptions, scanReply } from '../member-
 import { Errors } from '../replies.js';
 import type { KvContext } from '../session.js';
 import { KvSet } from '../sets.js';
+import { MAX_RANDOM_PICKS, ZsetErrors } from '../zset-replies.js';
 import { keyOf } from '../store.js';
 import { isWord } from '../words.js';
 
@@ -129,6 +130,7 @@ function srandmember(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   const count = Number(parsed);
   if (count === 0) return [];
   if (count < 0) {
+    if (count < -MAX_RANDOM_PICKS) return ZsetErrors.tooManyPicks;
     const picks: Buffer[] = [];
     for (let i = 0; i < -count; i++) picks.push(set.random());
     return picks;

@@ -13,6 +13,7 @@ import { keyOf } from '../store.js';
 import { parseFloatArg, scanScoreText } from '../floats.js';
 import { isWord } from '../words.js';
 import {
+  MAX_RANDOM_PICKS,
   membersReply,
   parseLexRange,
   parseScoreRange,
@@ -227,12 +228,14 @@ function zrandmember(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
   if (args.length > 4 || (args.length === 4 && !isWord(args[3] as Buffer, 'WITHSCORES')))
     return Errors.syntax;
   const withScores = args.length === 4;
-  if (withScores && (parsed < -(2n ** 62n) || parsed > 2n ** 62n - 1n)) return RANDOM_COUNT_SCORES;
+  if (withScores && (parsed < -(2n ** 62n - 1n) || parsed > 2n ** 62n - 1n))
+    return RANDOM_COUNT_SCORES;
   const zset = zsetAt(kv, key);
   if (zset === undefined) return [];
   if (zset instanceof RespError) return zset;
   const count = Number(parsed);
   if (count === 0) return [];
+  if (count < -MAX_RANDOM_PICKS) return ZsetErrors.tooManyPicks;
   const picks: { member: Buffer; score: number }[] = [];
   if (count < 0 || count === 1) {
     const n = Math.abs(count);

@@ -42,12 +42,26 @@ function firstZset(kv: KvState, keys: readonly string[]): [string, KvZset] | Res
   return undefined;
 }
 
-/** A timeout in seconds as Redis reads it, in ms (0: wait for ever); or its error. */
+/**
+ * A timeout in seconds as Redis reads it, in ms (0: wait for ever); or its error. Redis reads
+ * it as a C long double, whose range is far wider than a double's, then casts seconds × 1000
+ * to a 64-bit integer; a value past that range (`1e400`, `inf`) comes out negative there.
+ */
 function parseTimeout(bytes: Buffer): number | RespError {
   const seconds = parseFloatArg(bytes);
-  if (seconds === undefined || !Number.isFinite(seconds)) return TIMEOUT_NOT_FLOAT;
+  if (seconds === undefined) return longDoubleOnly(bytes.toString('latin1'));
+  if (!Number.isFinite(seconds) || Math.abs(seconds * 1000) >= 2 ** 63) return TIMEOUT_NEGATIVE;
   const ms = Math.trunc(seconds * 1000);
   return ms < 0 ? TIMEOUT_NEGATIVE : ms;
+}
+
+/** A decimal that only a long double holds: too large casts negative, too small reads 0. */
+function longDoubleOnly(text: string): number | RespError {
+  const match = /^[+-]?(?:\d+\.?\d*|\.\d+)[eE]([+-]?\d+)$/.exec(text);
+  if (match === null) return TIMEOUT_NOT_FLOAT;
+  const exponent = Number(match[1]);
+  if (exponent > 4931 || exponent < -4950) return TIMEOUT_NOT_FLOAT;
+  return exponent > 0 ? TIMEOUT_NEGATIVE : 0;
 }
 
 function zpop(max: boolean) {
