@@ -1,6 +1,7 @@
 import type { RespValue } from '../../src/codec/resp-types.js';
 import type { Handler } from '../../src/engine/protocol.js';
 import { ErrorCode, type MaiError } from '../../src/errors.js';
+import { deferIfBlocked, forgetBlocked, setFrameRunner } from './blocking.js';
 import type { CommandSpec } from './command.js';
 import type { KvState } from './kv-state.js';
 import { arityError, NO_REPLY, unknownCommand, unknownSubcommand } from './replies.js';
@@ -38,6 +39,7 @@ export class KvHandler implements Handler<KvProtocol> {
 
   constructor(kv: KvState) {
     this.#kv = kv;
+    setFrameRunner(kv, (ctx, frame) => this.onFrame(ctx, frame));
   }
 
   onReady(ctx: KvContext): void {
@@ -50,6 +52,8 @@ export class KvHandler implements Handler<KvProtocol> {
     const args = frame as Buffer[];
     if (args.length === 0) return;
     const kv = this.#kv;
+    // A client blocked in BZPOPMIN and the like runs its next requests once it is served.
+    if (deferIfBlocked(kv, ctx, frame)) return;
     kv.commandsProcessed++;
     let spec: CommandSpec | undefined = kv.table.lookup(args[0] as Buffer);
     if (spec === undefined) {
@@ -100,6 +104,7 @@ export class KvHandler implements Handler<KvProtocol> {
   onClosed(ctx: KvContext): void {
     this.#kv.clients.delete(ctx);
     this.#kv.pubsub.forget(ctx);
+    forgetBlocked(this.#kv, ctx);
   }
 
   onEngineTimeout(value: 'sweep'): void {

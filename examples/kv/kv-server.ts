@@ -12,6 +12,11 @@ import { keyCommands } from './commands/keys.js';
 import { listCommands } from './commands/lists.js';
 import { pubsubCommands } from './commands/pubsub.js';
 import { serverCommands } from './commands/server.js';
+import { setCommands } from './commands/sets.js';
+import { sortedSetCommands } from './commands/sorted-sets.js';
+import { sortedSetAlgebraCommands } from './commands/zset-algebra.js';
+import { sortedSetPopCommands } from './commands/zset-pops.js';
+import { sortedSetRangeCommands } from './commands/zset-ranges.js';
 import { stringCommands } from './commands/strings.js';
 import { KvHandler } from './kv-handler.js';
 import { KvState } from './kv-state.js';
@@ -75,6 +80,11 @@ export function createCommandTable(): CommandTable {
     ...hashCommands,
     ...listCommands,
     ...pubsubCommands,
+    ...setCommands,
+    ...sortedSetCommands,
+    ...sortedSetRangeCommands,
+    ...sortedSetAlgebraCommands,
+    ...sortedSetPopCommands,
   ]);
 }
 

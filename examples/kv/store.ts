@@ -1,4 +1,6 @@
 import { globMatch } from './glob.js';
+import { KvSet } from './sets.js';
+import { KvZset } from './sorted-set.js';
 
 import { Deque } from './deque.js';
 
@@ -69,7 +71,7 @@ export class KvList {
 }
 
 /** What a key can hold. */
-export type KvValue = Buffer | KvHash | KvList;
+export type KvValue = Buffer | KvHash | KvList | KvSet | KvZset;
 
 /**
  * How a string value was made, which decides its OBJECT ENCODING: values Redis runs through

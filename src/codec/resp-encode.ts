@@ -180,7 +180,7 @@ export class RespEncoder {
     if (typeof value === 'bigint') return writeBigInteger(value, buffer, pos);
     if (value instanceof RespError) return this.#writeError(value, buffer, pos);
     if (value instanceof RespDouble) {
-      const text = doubleText(value.value);
+      const text = value.text ?? doubleText(value.value);
       if (this.protocol === 3) return this.#writeLine(RespType.Double, text, buffer, pos);
       return this.#writeBulk(RespType.BulkString, Buffer.from(text, 'latin1'), buffer, pos);
     }

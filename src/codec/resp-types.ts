@@ -123,9 +123,15 @@ export class RespError {
  */
 export class RespDouble {
   readonly value: number;
+  /**
+   * The text to write instead of the shortest form, for a server that must print doubles as
+   * another does (redis-server 7.0 prints `%.17g`). It must read back as a RESP3 double.
+   */
+  readonly text: string | undefined;
 
-  constructor(value: number) {
+  constructor(value: number, text?: string) {
     this.value = value;
+    this.text = text;
   }
 }
 
