@@ -210,9 +210,11 @@ export const CONFIG_PARAMETERS: readonly ConfigParameter[] = [
       if (bytes === undefined) return 'argument must be a memory value';
       // The codec's ceiling: a bulk is one frame, and the engine's frames stop below 2 GiB.
       const max = 2 ** 31 - 1 - 64;
-      if (bytes < 1024 * 1024 || bytes > max) {
-        return `argument must be between 1048576 and ${max} inclusive`;
+      // Redis's words for Redis's range; a second text for the ceiling Redis does not have.
+      if (bytes < 1024 * 1024) {
+        return 'argument must be between 1048576 and 9223372036854775807 inclusive';
       }
+      if (bytes > max) return `argument must be at most ${max} on this server`;
       config.protoMaxBulkLen = bytes;
       return undefined;
     },
