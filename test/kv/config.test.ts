@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { startKvServer } from '../../examples/kv/kv-server.js';
 import { startRedisServer } from '../support/redis-server.js';
+import { KV_SERVER_ENTRY, startKvProcess } from './kv-process.js';
 import { exchange, type WireRequest } from './resp-wire.js';
 
 const c = (...request: string[]): WireRequest => request;
@@ -126,4 +128,43 @@ test('CONFIG GET patterns and the values CONFIG SET applied', async (t) => {
     startKvServer({ port: 0, config: { maxmemory: 'lots' } }),
     /maxmemory: argument must be a memory value/,
   );
+});
+
+test('server.js: every CONFIG SET parameter is a flag; a bad one stops it with the reason', async (t) => {
+  const kv = await startKvProcess([
+    '--port',
+    '0',
+    '--requirepass',
+    'pw',
+    '--maxclients',
+    '5',
+    '--client-output-buffer-limit',
+    'pubsub 1mb 0 0',
+  ]);
+  t.after(() => kv.stop());
+  const replies = await exchange(
+    kv.port,
+    [
+      c('GET', 'k'),
+      c('AUTH', 'pw'),
+      c('CONFIG', 'GET', 'maxclients'),
+      c('CONFIG', 'GET', 'client-output-buffer-limit'),
+    ],
+    4,
+  );
+  assert.deepEqual(
+    replies.map((reply) => reply.toString()),
+    [
+      '-NOAUTH Authentication required.\r\n',
+      '+OK\r\n',
+      '*2\r\n$10\r\nmaxclients\r\n$1\r\n5\r\n',
+      '*2\r\n$26\r\nclient-output-buffer-limit\r\n$59\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 0 0\r\n',
+    ],
+  );
+  const bad = spawnSync(process.execPath, [KV_SERVER_ENTRY, '--port', '0', '--maxmemory', 'x'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /maxmemory: argument must be a memory value/);
 });
