@@ -29,9 +29,10 @@ function arityMatches(arity: number, count: number): boolean {
 
 /**
  * The engine handler: looks the command up, checks it the way redis-server's processCommand
- * does (unknown command, then arity, then subscribed-mode rules, each with Redis's words) and
- * sends the reply. One request, one reply, in order, so pipelines of any depth just work: the
- * engine batches the replies of one read into one write.
+ * does (unknown command, then arity, then AUTH, then `maxmemory`, then subscribed-mode
+ * rules, each with Redis's words) and sends the reply, then applies the client's output limit
+ * if the send left its queue above the high-water mark. One request, one reply, in order, so
+ * pipelines of any depth just work: the engine batches the replies of one read into one write.
  *
  * @example
  * ```ts

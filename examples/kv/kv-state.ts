@@ -56,7 +56,7 @@ export class KvState {
     if (!this.stopped) this.engine.setTimeout('sweep', this.sweepIntervalMs || 100);
   }
 
-  /** Overwrites the output limits' decision for PubSub: is this subscriber over its limit? */
+  /** For PubSub, whose owner this is: is this subscriber over its output-buffer limit? */
   overOutputLimit(ctx: KvContext): boolean {
     return this.limits.overOutputLimit(ctx);
   }
