@@ -36,7 +36,9 @@ const host = flag('--host') ?? '127.0.0.1';
 const config: Record<string, string> = {};
 for (const parameter of CONFIG_PARAMETERS) {
   const value = parameter.set === undefined ? undefined : flag(`--${parameter.name}`);
-  if (value !== undefined) config[parameter.name] = value;
+  // CONFIG values are bytes read as latin1 (a password typed with non-ASCII characters is
+  // compared with the UTF-8 bytes a client sends), so the flag's text is turned into the same.
+  if (value !== undefined) config[parameter.name] = Buffer.from(value, 'utf8').toString('latin1');
 }
 
 let server: Awaited<ReturnType<typeof startKvServer>>;
