@@ -48,6 +48,11 @@ export interface CommandSpec {
   readonly handler: CommandHandler;
   /** For container commands (CLIENT, COMMAND): subcommands by lower-case name. */
   readonly subcommands?: ReadonlyMap<string, CommandSpec>;
+  /**
+   * The `denyoom` flag as a field, so the per-command `maxmemory` test is a property read:
+   * such a command may grow memory and is refused with `-OOM` above `maxmemory`.
+   */
+  readonly denyOom?: boolean;
 }
 
 /** The fields most specs share, so each family file states only what differs. */
@@ -70,6 +75,7 @@ export function command(input: SpecInput): CommandSpec {
     step: 0,
     group: 'generic',
     ...input,
+    denyOom: input.flags?.includes('denyoom') ?? false,
   };
 }
 

@@ -1,6 +1,8 @@
 import type { RespValue } from '../../src/codec/resp-types.js';
 import type { Handler } from '../../src/engine/protocol.js';
+import { redisProtocolError } from '../../src/codec/resp-request.js';
 import { ErrorCode, type MaiError } from '../../src/errors.js';
+import { NOAUTH, runsBeforeAuth, startsAuthenticated } from './auth.js';
 import { deferIfBlocked, forgetBlocked, setFrameRunner } from './blocking.js';
 import type { CommandSpec } from './command.js';
 import type { KvState } from './kv-state.js';
@@ -9,6 +11,9 @@ import { RespError } from '../../src/codec/resp-types.js';
 import type { KvContext, KvProtocol } from './session.js';
 
 /** Commands a RESP2 client may run while subscribed (its connection only reads pushes then). */
+/** Redis's answer to a command that may grow memory while used memory is above `maxmemory`. */
+const OOM = new RespError("OOM command not allowed when used memory > 'maxmemory'.");
+
 const SUBSCRIBED_ALLOWED = new Set([
   'subscribe',
   'unsubscribe',
@@ -25,9 +30,10 @@ function arityMatches(arity: number, count: number): boolean {
 
 /**
  * The engine handler: looks the command up, checks it the way redis-server's processCommand
- * does (unknown command, then arity, then subscribed-mode rules, each with Redis's words) and
- * sends the reply. One request, one reply, in order, so pipelines of any depth just work: the
- * engine batches the replies of one read into one write.
+ * does (unknown command, then arity, then AUTH, then `maxmemory`, then subscribed-mode
+ * rules, each with Redis's words) and sends the reply, then applies the client's output limit
+ * if the send left its queue above the high-water mark. One request, one reply, in order, so
+ * pipelines of any depth just work: the engine batches the replies of one read into one write.
  *
  * @example
  * ```ts
@@ -43,8 +49,12 @@ export class KvHandler implements Handler<KvProtocol> {
   }
 
   onReady(ctx: KvContext): void {
-    this.#kv.clients.add(ctx);
-    this.#kv.connectionsReceived++;
+    const kv = this.#kv;
+    kv.connectionsReceived++;
+    if (!kv.limits.admit(ctx)) return;
+    kv.clients.add(ctx);
+    ctx.session.authenticated = startsAuthenticated(kv);
+    ctx.session.lastActive = kv.clock;
   }
 
   onFrame(ctx: KvContext, frame: RespValue): void {
@@ -79,6 +89,23 @@ export class KvHandler implements Handler<KvProtocol> {
       spec = sub;
     }
     const session = ctx.session;
+    session.lastActive = kv.clock;
+    // Redis's order: AUTH, then maxmemory, then the subscribed-mode rule. Each is one flag
+    // test on the common path (no password, no maxmemory).
+    if (
+      !session.authenticated &&
+      kv.config.requirepass !== '' &&
+      !runsBeforeAuth(spec.name.split('|', 1)[0] as string)
+    ) {
+      ctx.send(NOAUTH);
+      return;
+    }
+    if (spec.denyOom === true && kv.config.maxmemory !== 0) {
+      if (!kv.memory.admits(args, kv.config.maxmemory)) {
+        ctx.send(OOM);
+        return;
+      }
+    }
     if (session.protocol === 2 && session.subscriptions > 0 && !SUBSCRIBED_ALLOWED.has(spec.name)) {
       ctx.send(
         new RespError(
@@ -88,16 +115,20 @@ export class KvHandler implements Handler<KvProtocol> {
       return;
     }
     const reply = spec.handler(kv, ctx, args);
-    if (reply !== NO_REPLY) ctx.send(reply);
+    // A false send means the queue is above the write high-water mark: time to apply the
+    // client's output limit.
+    if (reply !== NO_REPLY && !ctx.send(reply)) kv.limits.enforceOutput(ctx);
   }
 
   /**
-   * A malformed request closes the connection, as in Redis; like Redis, say why first
-   * (`-ERR Protocol error: …`), with mai's description of the bytes rather than Redis's.
+   * A malformed request closes the connection, as in Redis; like Redis, say why first, in
+   * Redis's words (`-ERR Protocol error: invalid bulk length`) when the request decoder knows
+   * them, else with mai's description of the bytes.
    */
   onError(ctx: KvContext, error: MaiError): void {
     if (error.code === ErrorCode.CorruptFrame || error.code === ErrorCode.FrameTooLong) {
-      ctx.send(new RespError(`ERR Protocol error: ${error.message.replace(/[\r\n]/g, ' ')}`));
+      const text = redisProtocolError(error) ?? error.message;
+      ctx.send(new RespError(`ERR Protocol error: ${text.replace(/[\r\n]/g, ' ')}`));
     }
   }
 
@@ -105,11 +136,17 @@ export class KvHandler implements Handler<KvProtocol> {
     this.#kv.clients.delete(ctx);
     this.#kv.pubsub.forget(ctx);
     forgetBlocked(this.#kv, ctx);
+    this.#kv.limits.forget(ctx);
   }
 
+  /** The 100 ms tick: expiry sweep, memory estimate, client limits. */
   onEngineTimeout(value: 'sweep'): void {
     if (value !== 'sweep') return;
-    this.#kv.store.sweep();
-    this.#kv.scheduleSweep();
+    const kv = this.#kv;
+    kv.clock = Date.now();
+    if (kv.sweepIntervalMs > 0) kv.store.sweep();
+    kv.memory.sample(kv.config.maxmemory);
+    kv.limits.tick(kv.clock);
+    kv.scheduleSweep();
   }
 }

@@ -5,7 +5,9 @@ import {
   type ShutdownReport,
 } from '../../src/engine/engine.js';
 import type { Listener } from '../../src/transport/listener.js';
+import { authCommands } from './auth.js';
 import { CommandTable } from './command.js';
+import { CONFIG_PARAMETERS } from './config.js';
 import { connectionCommands } from './commands/connection.js';
 import { hashCommands } from './commands/hashes.js';
 import { keyCommands } from './commands/keys.js';
@@ -41,7 +43,20 @@ export interface KvServerOptions {
   writeHighWaterMark?: number;
   /** Period of the active expiry sweep in ms (0: lazy expiry only). Default 100. */
   sweepIntervalMs?: number;
+  /**
+   * CONFIG parameters to start with, by their CONFIG name and in CONFIG SET's syntax
+   * (`{ requirepass: 'pw', maxmemory: '100mb', 'client-output-buffer-limit': 'pubsub 1mb 0 0' }`).
+   * A bad value throws with CONFIG SET's error text.
+   */
+  config?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The engine's own output limit, a backstop behind `client-output-buffer-limit` (which CONFIG
+ * SET changes at run time; the engine's limits are fixed when it is built): no client's queue
+ * may pass it, whatever its class's limit says.
+ */
+const ENGINE_OUTPUT_BACKSTOP = 1024 * 1024 * 1024;
 
 /**
  * A running server.
@@ -85,7 +100,18 @@ export function createCommandTable(): CommandTable {
     ...sortedSetRangeCommands,
     ...sortedSetAlgebraCommands,
     ...sortedSetPopCommands,
+    ...authCommands,
   ]);
+}
+
+/** Applies `startKvServer`'s `config` as CONFIG SET would, throwing its error on a bad value. */
+function applyConfig(kv: KvState, config: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(config)) {
+    const parameter = CONFIG_PARAMETERS.find((p) => p.name === name.toLowerCase());
+    if (parameter?.set === undefined) throw new Error(`unknown CONFIG parameter '${name}'`);
+    const error = parameter.set(kv.config, value);
+    if (error !== undefined) throw new Error(`${name}: ${error}`);
+  }
 }
 
 /**
@@ -100,13 +126,23 @@ export function createCommandTable(): CommandTable {
  */
 export async function startKvServer(options: KvServerOptions = {}): Promise<KvServer> {
   const kv = new KvState(createCommandTable(), options.sweepIntervalMs ?? 100);
+  applyConfig(kv, options.config ?? {});
   const handler = new KvHandler(kv);
   const engine = protocolEngine<KvProtocol>({
-    codec: () => new RespCodec({ inlineCommands: true, maxBulkLength: 512 * 1024 * 1024 }),
+    // Read per connection, so CONFIG SET proto-max-bulk-len applies to connections made after it.
+    codec: () =>
+      new RespCodec({
+        inlineCommands: true,
+        maxBulkLength: kv.config.protoMaxBulkLen,
+        // Redis's bound (INT_MAX): a declared count reserves nothing, see RespRequestDecoder.
+        maxArrayLength: 2 ** 31 - 1,
+      }),
     handler,
     session: () => new KvSession(kv.nextClientId()),
     // Redis allows 512 MiB values; a frame is a whole command.
     maxFrameLength: 2 ** 31 - 1,
+    slowConsumerSoftLimit: ENGINE_OUTPUT_BACKSTOP,
+    slowConsumerHardLimit: ENGINE_OUTPUT_BACKSTOP,
     ...(options.writeHighWaterMark === undefined
       ? {}
       : { writeHighWaterMark: options.writeHighWaterMark }),
@@ -127,6 +163,7 @@ export async function startKvServer(options: KvServerOptions = {}): Promise<KvSe
     await engine.shutdown({ deadlineMs: 1000 });
     throw error;
   }
+  kv.memory.sample(kv.config.maxmemory);
   kv.scheduleSweep();
   return {
     engine,

@@ -1,5 +1,8 @@
 import type { ProtocolEngine } from '../../src/engine/engine.js';
+import { ClientLimits } from './client-limits.js';
 import type { CommandTable } from './command.js';
+import { KvConfig } from './config.js';
+import { MemoryGuard } from './memory.js';
 import { PubSub } from './pubsub.js';
 import type { KvContext, KvProtocol } from './session.js';
 import { KvStore } from './store.js';
@@ -17,6 +20,13 @@ import { KvStore } from './store.js';
 export class KvState {
   readonly store = new KvStore();
   readonly pubsub = new PubSub(this);
+  /** What CONFIG GET/SET read and write. */
+  readonly config = new KvConfig();
+  /** Used-memory estimate and the `maxmemory` verdict. */
+  readonly memory = new MemoryGuard();
+  readonly limits = new ClientLimits(this);
+  /** A coarse clock (Date.now() at the last tick, every 100 ms) for idle and soft-limit times. */
+  clock = Date.now();
   /** Set once by `startKvServer` right after the engine is built (they need each other). */
   engine!: ProtocolEngine<KvProtocol>;
   readonly table: CommandTable;
@@ -38,10 +48,17 @@ export class KvState {
     this.table = table;
   }
 
-  /** Arms the next expiry sweep, an engine timeout (so shutdown clears it). */
+  /**
+   * Arms the next tick, an engine timeout (so shutdown clears it): the expiry sweep (unless
+   * `sweepIntervalMs` is 0), the memory estimate and the client limits.
+   */
   scheduleSweep(): void {
-    if (this.sweepIntervalMs > 0 && !this.stopped)
-      this.engine.setTimeout('sweep', this.sweepIntervalMs);
+    if (!this.stopped) this.engine.setTimeout('sweep', this.sweepIntervalMs || 100);
+  }
+
+  /** For PubSub, whose owner this is: is this subscriber over its output-buffer limit? */
+  overOutputLimit(ctx: KvContext): boolean {
+    return this.limits.overOutputLimit(ctx);
   }
 
   /** A new CLIENT ID. */

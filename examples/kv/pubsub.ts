@@ -28,14 +28,14 @@ const PMESSAGE = Buffer.from('pmessage');
  * ```
  */
 export class PubSub {
-  readonly #owner: { readonly engine: ProtocolEngine<KvProtocol> };
+  readonly #owner: PubSubOwner;
   readonly #channels = new Map<string, Set<KvContext>>();
   readonly #patterns = new Map<string, Set<KvContext>>();
   /** Subscribers dropped as slow consumers since start. */
   slowConsumersDropped = 0;
 
   /** `owner.engine` is read at publish time: the engine is built after the hub. */
-  constructor(owner: { readonly engine: ProtocolEngine<KvProtocol> }) {
+  constructor(owner: PubSubOwner) {
     this.#owner = owner;
   }
 
@@ -117,7 +117,7 @@ export class PubSub {
         new RespPush([MESSAGE, channel, message]),
         (ctx) => {
           if (!subscribers.has(ctx)) return false;
-          if (ctx.writable) return true;
+          if (!this.#isSlow(ctx)) return true;
           slow.push(ctx);
           return false;
         },
@@ -127,7 +127,7 @@ export class PubSub {
       if (!globMatch(pattern, key)) continue;
       const frame = new RespPush([PMESSAGE, Buffer.from(pattern, 'latin1'), channel, message]);
       for (const ctx of patternSubscribers) {
-        if (!ctx.writable) {
+        if (this.#isSlow(ctx)) {
           slow.push(ctx);
           continue;
         }
@@ -139,12 +139,23 @@ export class PubSub {
     return receivers;
   }
 
+  /** Above the high-water mark, the owner's output limit decides (dropped at once without one). */
+  #isSlow(ctx: KvContext): boolean {
+    return !ctx.writable && (this.#owner.overOutputLimit?.(ctx) ?? true);
+  }
+
   #drop(ctx: KvContext): void {
     if (ctx.closed) return;
     this.forget(ctx);
     this.slowConsumersDropped++;
     ctx.abort();
   }
+}
+
+/** What the hub needs from the server: its engine and, optionally, a client output limit. */
+interface PubSubOwner {
+  readonly engine: ProtocolEngine<KvProtocol>;
+  overOutputLimit?(ctx: KvContext): boolean;
 }
 
 function remove(index: Map<string, Set<KvContext>>, name: string, ctx: KvContext): void {

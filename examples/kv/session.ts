@@ -22,6 +22,12 @@ export class KvSession {
   patterns: Set<string> | null = null;
   /** Unix time in ms of the connection, for CLIENT LIST's `age`. */
   readonly connectedAt = Date.now();
+  /** AUTH passed, or no password was required when it connected (`auth.ts`). */
+  authenticated = true;
+  /** The server's coarse clock at the last command, for the idle `timeout` (`limits.ts`). */
+  lastActive = 0;
+  /** When its output went above its class's soft limit, or -1 (`client-output-buffer-limit`). */
+  overSoftSince = -1;
 
   constructor(id: number) {
     this.id = id;

@@ -4,6 +4,7 @@ import {
   type RespPair,
   RespSwitchProtocol,
 } from '../../../src/codec/resp-types.js';
+import { helloAuth } from '../auth.js';
 import { command, type CommandSpec, type Reply } from '../command.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
@@ -62,11 +63,11 @@ function helloReply(session: KvSession): RespMap {
 }
 
 /**
- * HELLO [protover [AUTH username password] [SETNAME clientname]]. There are no users: AUTH
- * with the `default` user and any password succeeds (as Redis with `nopass`), anything else
- * is WRONGPASS. The reply is written with the new protocol (`RespSwitchProtocol`).
+ * HELLO [protover [AUTH username password] [SETNAME clientname]]. AUTH is `auth.ts`'s: only
+ * the `default` user, with `requirepass` (any password while there is none, as Redis's
+ * `nopass`). The reply is written with the new protocol (`RespSwitchProtocol`).
  */
-function hello(_kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
+function hello(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
   const session = ctx.session;
   let protocol = session.protocol;
   if (args.length >= 2) {
@@ -76,11 +77,12 @@ function hello(_kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
     protocol = version;
   }
   let name: Buffer | undefined;
+  let credentials: [Buffer, Buffer] | undefined;
   for (let i = 2; i < args.length; i++) {
     const option = args[i] as Buffer;
     const more = args.length - i - 1;
     if (isWord(option, 'AUTH') && more >= 2) {
-      if (!isWord(args[i + 1] as Buffer, 'DEFAULT')) return Errors.wrongPass;
+      credentials = [args[i + 1] as Buffer, args[i + 2] as Buffer];
       i += 2;
     } else if (isWord(option, 'SETNAME') && more >= 1) {
       name = args[i + 1] as Buffer;
@@ -90,6 +92,9 @@ function hello(_kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
       return new RespError(`ERR Syntax error in HELLO option '${option.toString('latin1')}'`);
     }
   }
+  // AUTH (auth.ts): checked once every option parsed, as Redis does.
+  const denied = helloAuth(kv, ctx, credentials);
+  if (denied !== undefined) return denied;
   if (name !== undefined) session.name = name.length === 0 ? null : name;
   session.protocol = protocol;
   return new RespSwitchProtocol(protocol, helloReply(session));

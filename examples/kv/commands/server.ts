@@ -1,11 +1,13 @@
 import { arch, platform, release } from 'node:os';
 import {
+  RespError,
   RespMap,
   type RespPair,
   type RespValue,
   RespVerbatim,
 } from '../../../src/codec/resp-types.js';
 import { command, type CommandSpec, type Reply } from '../command.js';
+import { CONFIG_PARAMETERS, type ConfigParameter } from '../config.js';
 import type { KvState } from '../kv-state.js';
 import { Errors, unknownSubcommand } from '../replies.js';
 import type { KvContext } from '../session.js';
@@ -130,15 +132,22 @@ const SECTIONS: Record<string, (kv: KvState) => string[]> = {
     for (const ctx of kv.clients) if (ctx.session.subscriptions > 0) subscribers++;
     return [
       `connected_clients:${kv.clients.size}`,
+      `maxclients:${kv.config.maxclients}`,
       `pubsub_clients:${subscribers}`,
       'blocked_clients:0',
     ];
   },
-  memory: () => {
+  memory: (kv) => {
     const memory = process.memoryUsage();
+    const used = kv.memory.sample(kv.config.maxmemory);
     return [
-      `used_memory:${memory.heapUsed}`,
-      `used_memory_human:${humanBytes(memory.heapUsed)}`,
+      `used_memory:${used}`,
+      `used_memory_human:${humanBytes(used)}`,
+      `used_memory_peak:${kv.memory.peak}`,
+      `used_memory_peak_human:${humanBytes(kv.memory.peak)}`,
+      `maxmemory:${kv.config.maxmemory}`,
+      `maxmemory_human:${humanBytes(kv.config.maxmemory)}`,
+      `maxmemory_policy:${kv.config.maxmemoryPolicy}`,
       `used_memory_rss:${memory.rss}`,
       `used_memory_rss_human:${humanBytes(memory.rss)}`,
       `used_memory_external:${memory.external}`,
@@ -150,6 +159,8 @@ const SECTIONS: Record<string, (kv: KvState) => string[]> = {
     return [
       `total_connections_received:${kv.connectionsReceived}`,
       `total_commands_processed:${kv.commandsProcessed}`,
+      `rejected_connections:${kv.limits.rejected}`,
+      `client_output_buffer_limit_disconnections:${kv.limits.outputDisconnections + kv.pubsub.slowConsumersDropped}`,
       `expired_keys:${kv.store.expiredKeys}`,
       `keyspace_hits:${kv.store.keyspaceHits}`,
       `keyspace_misses:${kv.store.keyspaceMisses}`,
@@ -200,16 +211,58 @@ function flush(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   return 'OK';
 }
 
+/** CONFIG GET pattern [pattern ...]: every parameter matching any pattern, once each. */
+function configGet(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  const patterns = args.slice(2).map((arg) => arg.toString('latin1'));
+  const entries: RespPair[] = [];
+  for (const parameter of CONFIG_PARAMETERS) {
+    // An exact name is echoed as given (CONFIG GET MAXMEMORY answers MAXMEMORY), as in Redis.
+    const exact = patterns.find((p) => p.toLowerCase() === parameter.name);
+    if (exact === undefined && !patterns.some((p) => globMatch(p.toLowerCase(), parameter.name))) {
+      continue;
+    }
+    entries.push([
+      Buffer.from(exact ?? parameter.name, 'latin1'),
+      Buffer.from(parameter.get(kv.config), 'latin1'),
+    ]);
+  }
+  return new RespMap(entries);
+}
+
 /**
- * What CONFIG GET reports. Nothing is configurable; these are here because tools ask
- * (redis-benchmark reads `save` and `appendonly` to print them).
+ * CONFIG SET name value [name value ...]: all or nothing, as Redis 7 does it. Every name is
+ * checked before any value is applied; a bad value rolls back the ones applied before it.
  */
-const CONFIG: readonly (readonly [string, string])[] = [
-  ['save', ''],
-  ['appendonly', 'no'],
-  ['databases', '1'],
-  ['maxmemory', '0'],
-];
+function configSet(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
+  if (args.length % 2 !== 0) return Errors.syntax;
+  const changes: [ConfigParameter, string][] = [];
+  for (let i = 2; i < args.length; i += 2) {
+    const name = (args[i] as Buffer).toString('latin1');
+    const parameter = CONFIG_PARAMETERS.find((p) => p.name === name.toLowerCase());
+    if (parameter?.set === undefined) {
+      return new RespError(`ERR Unknown option or number of arguments for CONFIG SET - '${name}'`);
+    }
+    if (changes.some(([seen]) => seen === parameter))
+      return configSetFailed(name, 'duplicate parameter');
+    changes.push([parameter, (args[i + 1] as Buffer).toString('latin1')]);
+  }
+  const previous = changes.map(([parameter]) => parameter.get(kv.config));
+  for (let i = 0; i < changes.length; i++) {
+    const [parameter, value] = changes[i] as [ConfigParameter, string];
+    const error = parameter.set?.(kv.config, value);
+    if (error !== undefined) {
+      for (let j = i - 1; j >= 0; j--) changes[j]?.[0].set?.(kv.config, previous[j] as string);
+      return configSetFailed(parameter.name, error);
+    }
+  }
+  // A new maxmemory takes effect at the next write, not the next tick.
+  kv.memory.sample(kv.config.maxmemory);
+  return 'OK';
+}
+
+function configSetFailed(name: string, why: string): RespError {
+  return new RespError(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+}
 
 const configSubcommands = new Map<string, CommandSpec>([
   [
@@ -218,26 +271,41 @@ const configSubcommands = new Map<string, CommandSpec>([
       name: 'config|get',
       arity: -3,
       group: 'server',
+      flags: ['admin', 'noscript', 'loading', 'stale'],
       summary: 'Returns the effective values of configuration parameters.',
-      handler: (_kv, _ctx, args) => {
-        const entries: RespPair[] = [];
-        for (const [name, value] of CONFIG) {
-          if (
-            args
-              .slice(2)
-              .some((pattern) => globMatch(pattern.toString('latin1').toLowerCase(), name))
-          ) {
-            entries.push([Buffer.from(name), Buffer.from(value)]);
-          }
-        }
-        return new RespMap(entries);
+      handler: configGet,
+    }),
+  ],
+  [
+    'set',
+    command({
+      name: 'config|set',
+      arity: -4,
+      group: 'server',
+      flags: ['admin', 'noscript', 'loading', 'stale'],
+      summary: 'Sets configuration parameters in-flight.',
+      handler: configSet,
+    }),
+  ],
+  [
+    'resetstat',
+    command({
+      name: 'config|resetstat',
+      arity: 2,
+      group: 'server',
+      flags: ['admin', 'noscript', 'loading', 'stale'],
+      summary: "Resets the server's statistics.",
+      handler: (kv) => {
+        kv.commandsProcessed = 0;
+        kv.connectionsReceived = 0;
+        return 'OK';
       },
     }),
   ],
 ]);
 
 /**
- * COMMAND (COUNT, LIST, INFO, DOCS), CONFIG GET, INFO, DBSIZE, FLUSHDB, FLUSHALL.
+ * COMMAND (COUNT, LIST, INFO, DOCS), CONFIG GET/SET/RESETSTAT, INFO, DBSIZE, FLUSHDB, FLUSHALL.
  *
  * @example
  * ```ts
