@@ -49,8 +49,11 @@ for (const transport of TRANSPORTS) {
 
     test('slow consumer: output held above the soft limit for its time closes the stream', async (t) => {
       const log = new Recorder<Bytes>({
+        // 16 MiB, then quiet: more than loopback TCP's kernel buffers take, so that the engine
+        // itself keeps more than the soft limit queued (writes go in batches of 256 KiB, and
+        // what the kernel took no longer counts).
         onReady: (ctx) => {
-          for (let i = 0; i < 64; i++) ctx.send(Buffer.alloc(64 * 1024)); // 4 MiB, then quiet
+          for (let i = 0; i < 256; i++) ctx.send(Buffer.alloc(64 * 1024));
         },
       });
       const { server, listener } = await serve<Bytes>(t, transport, {
@@ -58,6 +61,7 @@ for (const transport of TRANSPORTS) {
         handler: log.handler,
         slowConsumerSoftLimit: 1 * MiB,
         slowConsumerSoftLimitMs: 200,
+        slowConsumerHardLimit: 64 * MiB,
       });
       const socket = await rawConnect(listener.address);
       socket.pause();
