@@ -72,7 +72,22 @@ const SOURCE = sourceState(ROOT);
 /** Pause before repeating a contended run: bursts of other work (a test suite) often pass. */
 const RETRY_PAUSE_MS = 3000;
 
-const SERVERS = ['mai', 'mai-borrow', 'hand', 'naive', 'split2', 'raw', 'c-echo'] as const;
+const SERVERS = [
+  'mai',
+  'mai-borrow',
+  'mai-base',
+  'hand',
+  'naive',
+  'split2',
+  'raw',
+  'c-echo',
+] as const;
+/**
+ * Another build of mai to measure beside this one (`MAI_BASELINE=<checkout>`, a checkout with
+ * `npm run build` done): its own echo server runs as `mai-base`, a baseline like the others, so
+ * every report gives mai ÷ mai-base from the same run. How a redesign shows it costs nothing.
+ */
+const BASELINE_ROOT = process.env.MAI_BASELINE;
 /** The servers that are mai: each is compared with every baseline. */
 const MAI_SERVERS: readonly ServerName[] = ['mai', 'mai-borrow'];
 type ServerName = (typeof SERVERS)[number];
@@ -86,6 +101,8 @@ function serverTitle(server: ServerName, wire: Wire): string {
       return wire === 'lines'
         ? 'mai (protocolEngine + LinesCodec)'
         : 'mai (protocolEngine + length-prefixed codec)';
+    case 'mai-base':
+      return `mai as built in ${BASELINE_ROOT ?? '(MAI_BASELINE unset)'}`;
     case 'mai-borrow':
       return wire === 'lines'
         ? "mai, borrowed frames (LinesCodec({ frames: 'buffer', borrow: true }))"
@@ -106,6 +123,7 @@ function serverTitle(server: ServerName, wire: Wire): string {
 const LENGTH_PREFIXED_LINEUP: readonly ServerName[] = [
   'mai',
   'mai-borrow',
+  'mai-base',
   'hand',
   'naive',
   'raw',
@@ -180,7 +198,7 @@ const SCENARIOS: readonly Scenario[] = [
     inflight: 128,
     latency: false,
     wire: 'lines',
-    lineup: ['mai', 'mai-borrow', 'split2', 'raw', 'c-echo'],
+    lineup: ['mai', 'mai-borrow', 'mai-base', 'split2', 'raw', 'c-echo'],
     gc: false,
   },
   {
@@ -287,7 +305,8 @@ function parseOptions(argv: readonly string[]): Options {
   const ids = value('--scenarios')?.split(',');
   const scenarios = ids === undefined ? SCENARIOS : SCENARIOS.filter((s) => ids.includes(s.id));
   const names = value('--servers')?.split(',');
-  const servers = names === undefined ? SERVERS : SERVERS.filter((s) => names.includes(s));
+  const available = SERVERS.filter((s) => s !== 'mai-base' || BASELINE_ROOT !== undefined);
+  const servers = names === undefined ? available : available.filter((s) => names.includes(s));
   if (scenarios.length === 0 || servers.length === 0)
     throw new Error('no scenario or server selected');
   return {
@@ -344,12 +363,17 @@ async function startNodeServer(
   execArgv: string[],
   maxSeconds: number,
 ): Promise<RunningServer> {
-  const args = [kind, String(maxSeconds), scenario.wire, ...(scenario.gc ? ['gc'] : [])];
-  const child = forkModule(
-    SERVER_ENTRY,
-    args,
-    scenario.gc ? [...execArgv, '--expose-gc'] : execArgv,
-  );
+  const baseline = kind === 'mai-base';
+  const args = [
+    baseline ? 'mai' : kind,
+    String(maxSeconds),
+    scenario.wire,
+    ...(scenario.gc ? ['gc'] : []),
+  ];
+  const entry = baseline
+    ? join(BASELINE_ROOT as string, 'build/bench/servers/echo-server.js')
+    : SERVER_ENTRY;
+  const child = forkModule(entry, args, scenario.gc ? [...execArgv, '--expose-gc'] : execArgv);
   const listening = await awaitMessage(
     child,
     `${kind} server listening`,
