@@ -2,7 +2,7 @@ import { BufferView } from '../transport/node-internals.js';
 
 /**
  * The buffer the last view or copy was made of, with its memory and offset. Reading `buffer` and
- * `byteOffset` costs about as much as making the view (~18 ns together, Node 20), and the
+ * `byteOffset` costs about as much as making the view, and the
  * views of a read come mostly from one buffer, the engine's read buffer. One buffer is held
  * for the whole process, whatever the number of streams.
  */
@@ -23,7 +23,7 @@ function remember(bytes: Buffer): void {
  * into a Buffer of its own: what a codec's decoded frame must hold (the codec contract). One
  * allocation, from Node's pool when small. `TypedArray.set` from a view made with the
  * remembered memory and offset, rather than `bytes.copy`, which checks its arguments and reads
- * both again: 58–62 ns against 81–90 ns for 64 bytes (Node 20, best of 7 runs).
+ * both again (the timings are in docs/performance.md).
  */
 export function copyOut(bytes: Buffer, from: number, to: number): Buffer {
   remember(bytes);
@@ -34,10 +34,9 @@ export function copyOut(bytes: Buffer, from: number, to: number): Buffer {
 
 /**
  * A Buffer viewing `bytes[from, to)`, sharing its memory: the frame of a codec that borrows its
- * input (`Codec.borrowsInput`). In a loop on Node 20 (this machine, best of 7 runs) making one
- * costs ~18–20 ns, about what a bare `Uint8Array` costs, against 34–41 ns for
- * `Buffer.from(arrayBuffer, offset, length)`, ~44 ns for `subarray`, and ~36 ns for this
- * function without the cache above; `copyOut` of 64 bytes costs 58–62 ns.
+ * input (`Codec.borrowsInput`). It costs about what a bare `Uint8Array` costs, less than
+ * `Buffer.from(arrayBuffer, offset, length)` or `subarray`, thanks to the cache above (the
+ * timings are in docs/performance.md).
  */
 export function viewOf(bytes: Buffer, from: number, to: number): Buffer {
   remember(bytes);

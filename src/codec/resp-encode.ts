@@ -411,7 +411,7 @@ const SHORT_LINE = 64;
 /** Writes `<type><text>\r\n` for a line type (simple string or error, double, big number). */
 function writeLine(type: RespType, text: string, buffer: Buffer, pos: number): number {
   // Replies like +OK and +PONG are short printable ASCII: copy the units as bytes, no regex and
-  // no UTF-8 encoder (measured in-process: +OK 80 ns → 15 ns). Anything else takes the full path.
+  // no UTF-8 encoder (several times faster for `+OK`). Anything else takes the full path.
   const length = text.length;
   if (length <= SHORT_LINE && buffer.length - pos - 3 >= length) {
     let i = 0;

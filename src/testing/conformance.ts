@@ -48,7 +48,7 @@ export interface RoundTripSpec<In, Out> {
    * `sent.map(expected)` under `equal`.
    */
   check?: (sent: Out[], received: In[]) => boolean;
-  /** Property runs. Default: the spec's `runs`. RELIABILITY.md asks for 20,000 per codec. */
+  /** Property runs. Default: the spec's `runs`. The suite runs 20,000 per codec. */
   runs?: number;
   /** Most frames per generated sequence. Default 8. */
   maxFrames?: number;
@@ -98,7 +98,7 @@ const BYTEWISE_EOF_LIMIT = 256;
  * first rule, case and chunking that failed (with the fast-check seed to replay it). Framework
  * agnostic: call it from any test runner.
  *
- * For every case (RELIABILITY.md B1): the bytes whole, byte by byte, cut at every single point,
+ * For every case: the bytes whole, byte by byte, cut at every single point,
  * in fragments of every fixed size 1..n, and in random chunkings (empty chunks included) must all
  * give the same frames and the same error code, the expected ones.
  *
