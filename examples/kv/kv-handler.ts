@@ -3,7 +3,8 @@ import type { Handler } from '../../src/engine/protocol.js';
 import { ErrorCode, type MaiError } from '../../src/errors.js';
 import type { CommandSpec } from './command.js';
 import type { KvState } from './kv-state.js';
-import { arityError, NO_REPLY, unknownCommand, unknownSubcommand } from './replies.js';
+import { rejectCommand, runCommand } from './execute.js';
+import { arityError, unknownCommand, unknownSubcommand } from './replies.js';
 import { RespError } from '../../src/codec/resp-types.js';
 import type { KvContext, KvProtocol } from './session.js';
 
@@ -52,12 +53,14 @@ export class KvHandler implements Handler<KvProtocol> {
     const kv = this.#kv;
     kv.commandsProcessed++;
     let spec: CommandSpec | undefined = kv.table.lookup(args[0] as Buffer);
+    // Refusals and the run itself go through execute.ts: MULTI queueing, EXECABORT and
+    // CLIENT REPLY OFF/SKIP live there.
     if (spec === undefined) {
-      ctx.send(unknownCommand(args));
+      rejectCommand(kv, ctx, spec, unknownCommand(args));
       return;
     }
     if (!arityMatches(spec.arity, args.length)) {
-      ctx.send(arityError(spec.name));
+      rejectCommand(kv, ctx, spec, arityError(spec.name));
       return;
     }
     const subcommands = spec.subcommands;
@@ -65,26 +68,28 @@ export class KvHandler implements Handler<KvProtocol> {
       const name = (args[1] as Buffer).toString('latin1').toLowerCase();
       const sub = subcommands.get(name);
       if (sub === undefined) {
-        ctx.send(unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase()));
+        rejectCommand(kv, ctx, spec, unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase()));
         return;
       }
       if (!arityMatches(sub.arity, args.length)) {
-        ctx.send(arityError(sub.name));
+        rejectCommand(kv, ctx, sub, arityError(sub.name));
         return;
       }
       spec = sub;
     }
     const session = ctx.session;
     if (session.protocol === 2 && session.subscriptions > 0 && !SUBSCRIBED_ALLOWED.has(spec.name)) {
-      ctx.send(
+      rejectCommand(
+        kv,
+        ctx,
+        spec,
         new RespError(
           `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
         ),
       );
       return;
     }
-    const reply = spec.handler(kv, ctx, args);
-    if (reply !== NO_REPLY) ctx.send(reply);
+    runCommand(kv, ctx, spec, args);
   }
 
   /**
@@ -100,6 +105,7 @@ export class KvHandler implements Handler<KvProtocol> {
   onClosed(ctx: KvContext): void {
     this.#kv.clients.delete(ctx);
     this.#kv.pubsub.forget(ctx);
+    this.#kv.watches.unwatchAll(ctx);
   }
 
   onEngineTimeout(value: 'sweep'): void {

@@ -1,4 +1,3 @@
-import { RespCodec } from '../../src/codec/resp.js';
 import {
   protocolEngine,
   type ProtocolEngine,
@@ -13,6 +12,8 @@ import { listCommands } from './commands/lists.js';
 import { pubsubCommands } from './commands/pubsub.js';
 import { serverCommands } from './commands/server.js';
 import { stringCommands } from './commands/strings.js';
+import { transactionCommands } from './commands/transactions.js';
+import { KvCodec } from './kv-codec.js';
 import { KvHandler } from './kv-handler.js';
 import { KvState } from './kv-state.js';
 import { type KvProtocol, KvSession } from './session.js';
@@ -75,6 +76,7 @@ export function createCommandTable(): CommandTable {
     ...hashCommands,
     ...listCommands,
     ...pubsubCommands,
+    ...transactionCommands,
   ]);
 }
 
@@ -92,7 +94,7 @@ export async function startKvServer(options: KvServerOptions = {}): Promise<KvSe
   const kv = new KvState(createCommandTable(), options.sweepIntervalMs ?? 100);
   const handler = new KvHandler(kv);
   const engine = protocolEngine<KvProtocol>({
-    codec: () => new RespCodec({ inlineCommands: true, maxBulkLength: 512 * 1024 * 1024 }),
+    codec: () => new KvCodec({ inlineCommands: true, maxBulkLength: 512 * 1024 * 1024 }),
     handler,
     session: () => new KvSession(kv.nextClientId()),
     // Redis allows 512 MiB values; a frame is a whole command.

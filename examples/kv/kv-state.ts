@@ -3,6 +3,7 @@ import type { CommandTable } from './command.js';
 import { PubSub } from './pubsub.js';
 import type { KvContext, KvProtocol } from './session.js';
 import { KvStore } from './store.js';
+import { Watches } from './transaction.js';
 
 /**
  * Everything command handlers share: the keyspace, pub/sub, the engine, the command table and
@@ -17,6 +18,8 @@ import { KvStore } from './store.js';
 export class KvState {
   readonly store = new KvStore();
   readonly pubsub = new PubSub(this);
+  /** WATCHed keys and their clients. */
+  readonly watches = new Watches(this.store);
   /** Set once by `startKvServer` right after the engine is built (they need each other). */
   engine!: ProtocolEngine<KvProtocol>;
   readonly table: CommandTable;

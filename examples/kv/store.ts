@@ -91,6 +91,22 @@ interface ParkedScan {
 const MAX_PARKED_SCANS = 16;
 
 /**
+ * Told of every change to a key, for WATCH: set on the store only while some key is watched,
+ * so writes cost one property check otherwise.
+ *
+ * @example
+ * ```ts
+ * store.watcher = { modified: (key) => dirty.add(key), keys: () => [...watched] };
+ * ```
+ */
+export interface KeyWatcher {
+  /** `key` was written, deleted or expired (Redis's signalModifiedKey). */
+  modified(key: string): void;
+  /** The keys watched now: FLUSHALL reports each one that exists as modified. */
+  keys(): readonly string[];
+}
+
+/**
  * The keyspace: keys (bytes as latin1 strings) to entries, with expiry.
  *
  * Expiry is lazy and periodic, as in Redis: `lookup` deletes a key found expired, and `sweep`
@@ -121,6 +137,16 @@ export class KvStore {
   expiredKeys = 0;
   keyspaceHits = 0;
   keyspaceMisses = 0;
+  /** Who to tell of changes (WATCH); undefined while nothing is watched. */
+  watcher: KeyWatcher | undefined;
+
+  /**
+   * Signals that `key` changed. The store's own writes call it; a command that changes a value
+   * in place (HSET on an existing hash, LPUSH on an existing list, APPEND) must call it too.
+   */
+  modified(key: string): void {
+    this.watcher?.modified(key);
+  }
 
   get size(): number {
     return this.#entries.size;
@@ -166,6 +192,7 @@ export class KvStore {
     if (entry === undefined) {
       const created = new KvEntry(value, this.#seq++);
       this.#entries.set(key, created);
+      this.watcher?.modified(key);
       return created;
     }
     if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) {
@@ -175,6 +202,7 @@ export class KvStore {
     }
     entry.value = value;
     if (!keepTtl && entry.expiresAt !== 0) this.persist(key, entry);
+    this.watcher?.modified(key);
     return entry;
   }
 
@@ -186,6 +214,7 @@ export class KvStore {
     this.#entries.delete(key);
     if (entry.expiresAt !== 0) this.#volatile.delete(key);
     if (!live) this.expiredKeys++;
+    this.watcher?.modified(key);
     return live;
   }
 
@@ -193,6 +222,7 @@ export class KvStore {
   expireAt(key: string, entry: KvEntry, at: number): void {
     entry.expiresAt = at;
     this.#volatile.add(key);
+    this.watcher?.modified(key);
   }
 
   /** Removes the TTL of a live entry; whether it had one. */
@@ -200,11 +230,15 @@ export class KvStore {
     if (entry.expiresAt === 0) return false;
     entry.expiresAt = 0;
     this.#volatile.delete(key);
+    this.watcher?.modified(key);
     return true;
   }
 
   /** Drops every key (FLUSHDB). */
   clear(): void {
+    const watcher = this.watcher;
+    if (watcher !== undefined)
+      for (const key of watcher.keys()) if (this.#entries.has(key)) watcher.modified(key);
     this.#entries.clear();
     this.#volatile.clear();
     this.#parked.clear();
@@ -307,6 +341,7 @@ export class KvStore {
     this.#entries.delete(key);
     this.#volatile.delete(key);
     this.expiredKeys++;
+    this.watcher?.modified(key);
   }
 
   #park(cursor: number, scan: ParkedScan): void {

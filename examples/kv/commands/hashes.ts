@@ -28,6 +28,7 @@ function hset(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
     if (!hash.fields.has(field)) added++;
     hash.fields.set(field, args[i + 1] as Buffer);
   }
+  kv.store.modified(key);
   return added;
 }
 
@@ -66,6 +67,7 @@ function hdel(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   let deleted = 0;
   for (let i = 2; i < args.length; i++) if (hash.fields.delete(keyOf(args[i] as Buffer))) deleted++;
   if (hash.fields.size === 0) kv.store.delete(key);
+  else if (deleted > 0) kv.store.modified(key);
   return deleted;
 }
 

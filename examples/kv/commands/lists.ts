@@ -27,6 +27,7 @@ function push(left: boolean) {
       if (left) list.items.unshift(args[i] as Buffer);
       else list.items.push(args[i] as Buffer);
     }
+    kv.store.modified(key);
     return list.items.length;
   };
 }
@@ -47,6 +48,7 @@ function pop(left: boolean) {
     // Redis sends a null array (*-1) here to RESP2 clients; RespCodec writes null as $-1.
     if (list === undefined) return null;
     const items = list.items;
+    const before = items.length;
     let reply: RespValue;
     if (count < 0) {
       reply = (left ? items.shift() : items.pop()) ?? null;
@@ -56,6 +58,7 @@ function pop(left: boolean) {
       reply = popped;
     }
     if (items.length === 0) kv.store.delete(key);
+    else if (items.length !== before) kv.store.modified(key);
     return reply;
   };
 }

@@ -145,7 +145,10 @@ function incrementBy(kv: KvState, keyBytes: Buffer, by: number | bigint): Reply 
   if (next === undefined) return Errors.overflow;
   const bytes = Buffer.from(String(next), 'latin1');
   if (entry === undefined) kv.store.set(key, bytes);
-  else entry.value = bytes;
+  else {
+    entry.value = bytes;
+    kv.store.modified(key);
+  }
   return next;
 }
 
@@ -167,6 +170,7 @@ function append(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   }
   if (!Buffer.isBuffer(entry.value)) return Errors.wrongType;
   entry.value = Buffer.concat([entry.value, args[2] as Buffer]);
+  kv.store.modified(key);
   return entry.value.length;
 }
 
