@@ -70,6 +70,10 @@ const HELP = [
   'NUMSUB [<channel> ...]',
   '    Return the number of subscribers for the specified channels, excluding',
   '    pattern subscriptions(default: no channels).',
+  'SHARDCHANNELS [<pattern>]',
+  "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+  'SHARDNUMSUB [<shardchannel> ...]',
+  '    Return the number of subscribers for the specified shard level channel(s)',
   'HELP',
   '    Prints this help.',
 ];
@@ -93,6 +97,34 @@ const pubsubSubcommands = new Map<string, CommandSpec>([
         const pattern = args.length === 3 ? keyOf(args[2] as Buffer) : undefined;
         return kv.pubsub.channels(pattern).map(keyBytes);
       },
+    }),
+  ],
+  // No shard channel ever has a subscriber (SSUBSCRIBE is not served): empty answers.
+  [
+    'shardchannels',
+    command({
+      name: 'pubsub|shardchannels',
+      arity: -2,
+      group: 'pubsub',
+      flags: ['pubsub', 'loading', 'stale'],
+      summary: 'Returns the active shard channels.',
+      handler: (_kv, _ctx, args) =>
+        args.length > 3
+          ? new RespError(
+              "ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. Try PUBSUB HELP.",
+            )
+          : [],
+    }),
+  ],
+  [
+    'shardnumsub',
+    command({
+      name: 'pubsub|shardnumsub',
+      arity: -2,
+      group: 'pubsub',
+      flags: ['pubsub', 'loading', 'stale'],
+      summary: 'Returns the count of subscribers of shard channels.',
+      handler: (_kv, _ctx, args) => args.slice(2).flatMap((channel) => [channel, 0]),
     }),
   ],
   [
