@@ -1,4 +1,5 @@
 import type { RespValue } from '../../src/codec/resp-types.js';
+import { deliver } from './execute.js';
 import type { KvState } from './kv-state.js';
 import type { KvContext } from './session.js';
 
@@ -83,7 +84,8 @@ export function setFrameRunner(kv: KvState, runner: (ctx: KvContext, frame: Resp
 
 /**
  * Blocks `ctx` on `keys` until `serve` answers for one of them, or for `timeoutMs` (0: for
- * ever, as is anything past 24.8 days), after which it gets `timeoutReply`.
+ * ever, as is anything past 24.8 days), after which it gets `timeoutReply`. Inside EXEC it
+ * gets `timeoutReply` at once, as redis-server answers a blocking command in a transaction.
  *
  * @example
  * ```ts
@@ -99,6 +101,11 @@ export function block(
   serve: Serve,
   timeoutReply: RespValue,
 ): void {
+  // Inside EXEC nothing may block (Redis's CLIENT_DENY_BLOCKING): the command times out at once.
+  if (ctx.session.inExec) {
+    deliver(ctx, timeoutReply);
+    return;
+  }
   const blocking = blockingOf(kv);
   const waiter: Waiter = { ctx, keys, serve, timer: undefined };
   for (const key of keys) {

@@ -1,4 +1,4 @@
-import type { RespOutbound } from '../../src/codec/resp-types.js';
+import type { KvOutbound } from './kv-codec.js';
 import type { KvState } from './kv-state.js';
 import type { NoReply } from './replies.js';
 import { isWord } from './words.js';
@@ -12,7 +12,7 @@ import type { KvContext } from './session.js';
  * const ping: CommandHandler = () => 'PONG';
  * ```
  */
-export type Reply = RespOutbound | NoReply;
+export type Reply = KvOutbound | NoReply;
 
 /**
  * Runs one command. `args[0]` is the command name as sent; the arity is already checked.

@@ -6,14 +6,18 @@ import { NOAUTH, runsBeforeAuth, startsAuthenticated } from './auth.js';
 import { deferIfBlocked, forgetBlocked, setFrameRunner } from './blocking.js';
 import type { CommandSpec } from './command.js';
 import type { KvState } from './kv-state.js';
-import { arityError, NO_REPLY, unknownCommand, unknownSubcommand } from './replies.js';
+import { rejectCommand, runCommand } from './execute.js';
+import { arityError, unknownCommand, unknownSubcommand } from './replies.js';
 import { RespError } from '../../src/codec/resp-types.js';
-import type { KvContext, KvProtocol } from './session.js';
+import type { KvContext, KvProtocol, KvSession } from './session.js';
 
-/** Commands a RESP2 client may run while subscribed (its connection only reads pushes then). */
 /** Redis's answer to a command that may grow memory while used memory is above `maxmemory`. */
 const OOM = new RespError("OOM command not allowed when used memory > 'maxmemory'.");
 
+/** Commands that still run inside MULTI when memory is above `maxmemory` (as in Redis). */
+const OOM_EXEMPT_IN_MULTI = new Set(['exec', 'discard', 'quit', 'reset']);
+
+/** Commands a RESP2 client may run while subscribed (its connection only reads pushes then). */
 const SUBSCRIBED_ALLOWED = new Set([
   'subscribe',
   'unsubscribe',
@@ -23,6 +27,19 @@ const SUBSCRIBED_ALLOWED = new Set([
   'quit',
   'reset',
 ]);
+
+/**
+ * Whether the `maxmemory` check applies: to a `denyoom` command, to an EXEC that queued one,
+ * and inside MULTI to anything but EXEC, DISCARD, QUIT and RESET, since queueing itself takes
+ * memory (Redis's processCommand rule).
+ */
+function mayGrowMemory(session: KvSession, spec: CommandSpec): boolean {
+  if (spec.denyOom === true) return true;
+  const multi = session.multi;
+  if (multi === null) return false;
+  if (spec.name === 'exec') return multi.commands.some((queued) => queued.spec.denyOom === true);
+  return !OOM_EXEMPT_IN_MULTI.has(spec.name);
+}
 
 function arityMatches(arity: number, count: number): boolean {
   return arity >= 0 ? count === arity : count >= -arity;
@@ -66,12 +83,14 @@ export class KvHandler implements Handler<KvProtocol> {
     if (deferIfBlocked(kv, ctx, frame)) return;
     kv.commandsProcessed++;
     let spec: CommandSpec | undefined = kv.table.lookup(args[0] as Buffer);
+    // Refusals and the run itself go through execute.ts: MULTI queueing, EXECABORT and
+    // CLIENT REPLY OFF/SKIP live there.
     if (spec === undefined) {
-      ctx.send(unknownCommand(args));
+      rejectCommand(kv, ctx, spec, unknownCommand(args));
       return;
     }
     if (!arityMatches(spec.arity, args.length)) {
-      ctx.send(arityError(spec.name));
+      rejectCommand(kv, ctx, spec, arityError(spec.name));
       return;
     }
     const subcommands = spec.subcommands;
@@ -79,11 +98,11 @@ export class KvHandler implements Handler<KvProtocol> {
       const name = (args[1] as Buffer).toString('latin1').toLowerCase();
       const sub = subcommands.get(name);
       if (sub === undefined) {
-        ctx.send(unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase()));
+        rejectCommand(kv, ctx, spec, unknownSubcommand(args[1] as Buffer, spec.name.toUpperCase()));
         return;
       }
       if (!arityMatches(sub.arity, args.length)) {
-        ctx.send(arityError(sub.name));
+        rejectCommand(kv, ctx, sub, arityError(sub.name));
         return;
       }
       spec = sub;
@@ -97,27 +116,30 @@ export class KvHandler implements Handler<KvProtocol> {
       kv.config.requirepass !== '' &&
       !runsBeforeAuth(spec.name.split('|', 1)[0] as string)
     ) {
-      ctx.send(NOAUTH);
+      rejectCommand(kv, ctx, spec, NOAUTH);
       return;
     }
-    if (spec.denyOom === true && kv.config.maxmemory !== 0) {
+    if (kv.config.maxmemory !== 0 && mayGrowMemory(session, spec)) {
       if (!kv.memory.admits(args, kv.config.maxmemory)) {
-        ctx.send(OOM);
+        rejectCommand(kv, ctx, spec, OOM);
         return;
       }
     }
     if (session.protocol === 2 && session.subscriptions > 0 && !SUBSCRIBED_ALLOWED.has(spec.name)) {
-      ctx.send(
+      rejectCommand(
+        kv,
+        ctx,
+        spec,
         new RespError(
           `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
         ),
       );
       return;
     }
-    const reply = spec.handler(kv, ctx, args);
-    // A false send means the queue is above the write high-water mark: time to apply the
-    // client's output limit.
-    if (reply !== NO_REPLY && !ctx.send(reply)) kv.limits.enforceOutput(ctx);
+    runCommand(kv, ctx, spec, args);
+    // Not writable means the queue is above the write high-water mark: time to apply the
+    // client's output limit (whatever the command sent: one reply, or all of an EXEC's).
+    if (!ctx.writable) kv.limits.enforceOutput(ctx);
   }
 
   /**
@@ -137,6 +159,7 @@ export class KvHandler implements Handler<KvProtocol> {
     this.#kv.pubsub.forget(ctx);
     forgetBlocked(this.#kv, ctx);
     this.#kv.limits.forget(ctx);
+    this.#kv.watches.unwatchAll(ctx);
   }
 
   /** The 100 ms tick: expiry sweep, memory estimate, client limits. */

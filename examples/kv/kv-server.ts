@@ -1,4 +1,3 @@
-import { RespCodec } from '../../src/codec/resp.js';
 import {
   protocolEngine,
   type ProtocolEngine,
@@ -20,6 +19,8 @@ import { sortedSetAlgebraCommands } from './commands/zset-algebra.js';
 import { sortedSetPopCommands } from './commands/zset-pops.js';
 import { sortedSetRangeCommands } from './commands/zset-ranges.js';
 import { stringCommands } from './commands/strings.js';
+import { transactionCommands } from './commands/transactions.js';
+import { KvCodec } from './kv-codec.js';
 import { KvHandler } from './kv-handler.js';
 import { KvState } from './kv-state.js';
 import { type KvProtocol, KvSession } from './session.js';
@@ -101,6 +102,7 @@ export function createCommandTable(): CommandTable {
     ...sortedSetAlgebraCommands,
     ...sortedSetPopCommands,
     ...authCommands,
+    ...transactionCommands,
   ]);
 }
 
@@ -131,7 +133,7 @@ export async function startKvServer(options: KvServerOptions = {}): Promise<KvSe
   const engine = protocolEngine<KvProtocol>({
     // Read per connection, so CONFIG SET proto-max-bulk-len applies to connections made after it.
     codec: () =>
-      new RespCodec({
+      new KvCodec({
         inlineCommands: true,
         maxBulkLength: kv.config.protoMaxBulkLen,
         // Redis's bound (INT_MAX): a declared count reserves nothing, see RespRequestDecoder.

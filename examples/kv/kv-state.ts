@@ -6,6 +6,7 @@ import { MemoryGuard } from './memory.js';
 import { PubSub } from './pubsub.js';
 import type { KvContext, KvProtocol } from './session.js';
 import { KvStore } from './store.js';
+import { Watches } from './transaction.js';
 
 /**
  * Everything command handlers share: the keyspace, pub/sub, the engine, the command table and
@@ -27,6 +28,8 @@ export class KvState {
   readonly limits = new ClientLimits(this);
   /** A coarse clock (Date.now() at the last tick, every 100 ms) for idle and soft-limit times. */
   clock = Date.now();
+  /** WATCHed keys and their clients. */
+  readonly watches = new Watches(this.store);
   /** Set once by `startKvServer` right after the engine is built (they need each other). */
   engine!: ProtocolEngine<KvProtocol>;
   readonly table: CommandTable;

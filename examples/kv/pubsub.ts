@@ -47,6 +47,14 @@ export class PubSub {
     return this.#patterns.size;
   }
 
+  /** Channels with subscribers, those matching `pattern` if given (PUBSUB CHANNELS). */
+  channels(pattern: string | undefined): string[] {
+    const names: string[] = [];
+    for (const name of this.#channels.keys())
+      if (pattern === undefined || globMatch(pattern, name)) names.push(name);
+    return names;
+  }
+
   /** Subscribers of a channel (PUBSUB NUMSUB). */
   subscribers(channel: string): number {
     return this.#channels.get(channel)?.size ?? 0;

@@ -1,5 +1,26 @@
 import type { Context, Protocol } from '../../src/index.js';
-import type { RespOutbound, RespValue } from '../../src/codec/resp-types.js';
+import type { RespValue } from '../../src/codec/resp-types.js';
+import type { KvOutbound } from './kv-codec.js';
+import type { Transaction } from './transaction.js';
+
+/**
+ * CLIENT REPLY's modes: replies sent, none sent, or the next command's reply skipped.
+ *
+ * @example
+ * ```ts
+ * if (session.replies !== ReplyMode.On) return;
+ * ```
+ */
+export const ReplyMode = { On: 0, Off: 1, SkipNext: 2, Skip: 3 } as const;
+/**
+ * One of `ReplyMode`'s values.
+ *
+ * @example
+ * ```ts
+ * let mode: ReplyMode = ReplyMode.On;
+ * ```
+ */
+export type ReplyMode = (typeof ReplyMode)[keyof typeof ReplyMode];
 
 /**
  * One client's state, kept in `ctx.session`.
@@ -28,6 +49,23 @@ export class KvSession {
   lastActive = 0;
   /** When its output went above its class's soft limit, or -1 (`client-output-buffer-limit`). */
   overSoftSince = -1;
+  /** The commands queued since MULTI; null outside a transaction. */
+  multi: Transaction | null = null;
+  /** WATCHed keys (latin1); null when none. */
+  watched: Set<string> | null = null;
+  /** A WATCHed key changed: the next EXEC fails (Redis's CLIENT_DIRTY_CAS). */
+  dirty = false;
+  /**
+   * True while EXEC runs the queued commands: a blocking command must answer at once, as
+   * redis-server's do inside MULTI (CLIENT_DENY_BLOCKING).
+   */
+  inExec = false;
+  /** CLIENT REPLY ON / OFF / SKIP. */
+  replies: ReplyMode = ReplyMode.On;
+  /** CLIENT NO-EVICT: kept out of client eviction (reported as flag `e`). */
+  noEvict = false;
+  /** The last command run (its lower-case full name), for CLIENT LIST's `cmd`. */
+  lastCommand = 'NULL';
 
   constructor(id: number) {
     this.id = id;
@@ -50,7 +88,7 @@ export class KvSession {
  */
 export type KvProtocol = Protocol<{
   in: RespValue;
-  out: RespOutbound;
+  out: KvOutbound;
   session: KvSession;
   timeout: 'sweep';
 }>;

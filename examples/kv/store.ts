@@ -1,6 +1,6 @@
 import { globMatch } from './glob.js';
-import { KvSet } from './sets.js';
-import { KvZset } from './sorted-set.js';
+import type { KvSet } from './sets.js';
+import type { KvZset } from './sorted-set.js';
 
 import { Deque } from './deque.js';
 
@@ -409,6 +409,8 @@ export class KvStore {
     this.#entries.delete(key);
     this.#volatile.delete(key);
     this.expiredKeys++;
+    // An expiry is a change WATCH must see, as Redis's signalModifiedKey on expire is.
+    this.written(key);
   }
 
   #park(cursor: number, scan: ParkedScan): void {

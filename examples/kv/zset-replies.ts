@@ -140,9 +140,12 @@ function parseLexItem(item: Buffer): [Buffer | '-' | '+', boolean] | undefined {
  */
 export function storeZset(kv: KvState, key: string, pairs: Iterable<[Buffer, number]>): number {
   const zset = KvZset.fromPairs(pairs);
-  if (zset.size === 0) kv.store.delete(key);
-  else {
+  if (zset.size === 0) {
+    if (kv.store.delete(key)) kv.store.written(key);
+  } else {
     kv.store.set(key, zset);
+    // The write hook (WATCH) first; then the clients blocked on `key` are served.
+    kv.store.written(key);
     wakeKey(kv, key);
   }
   return zset.size;

@@ -195,3 +195,32 @@ for (const RESP of [2, 3] as const) {
     assert.equal(await client.publish('news', 'nobody'), 0);
   });
 }
+
+test('ioredis: MULTI/EXEC, a runtime error inside, EXECABORT, and WATCH aborting on a change', async (t) => {
+  const kv = await server(t);
+  const options = { port: kv.port as number, host: '127.0.0.1', lazyConnect: true };
+  const redis = new Redis(options);
+  const other = new Redis(options);
+  t.after(() => {
+    redis.disconnect();
+    other.disconnect();
+  });
+  await Promise.all([redis.connect(), other.connect()]);
+  const results = await redis.multi().set('k', 'x').incr('k').get('k').exec();
+  assert.ok(results !== null);
+  assert.deepEqual(results[0], [null, 'OK']);
+  assert.match(String(results[1]?.[0]), /ERR value is not an integer or out of range/);
+  assert.deepEqual(results[2], [null, 'x']);
+  await assert.rejects(redis.multi().set('k', 'y').call('NOSUCH').exec(), (error: Error) => {
+    assert.match(error.message, /EXECABORT Transaction discarded because of previous errors/);
+    return true;
+  });
+  assert.equal(await redis.get('k'), 'x', 'the aborted transaction changed nothing');
+  assert.equal(await redis.watch('k'), 'OK');
+  assert.equal(await other.set('k', 'changed'), 'OK');
+  assert.equal(await redis.multi().set('k', 'mine').exec(), null, 'WATCH aborted the EXEC');
+  assert.equal(await redis.get('k'), 'changed');
+  assert.equal(await redis.watch('k'), 'OK');
+  assert.deepEqual(await redis.multi().set('k', 'mine').exec(), [[null, 'OK']]);
+  assert.equal(await other.get('k'), 'mine');
+});

@@ -4,12 +4,14 @@ import {
   type RespPair,
   RespSwitchProtocol,
 } from '../../../src/codec/resp-types.js';
-import { helloAuth } from '../auth.js';
+import { helloAuth, startsAuthenticated } from '../auth.js';
 import { command, type CommandSpec, type Reply } from '../command.js';
 import { parseInteger } from '../integers.js';
+import { deliver, discardTransaction } from '../execute.js';
 import type { KvState } from '../kv-state.js';
-import { arityError, Errors, NO_REPLY, unknownSubcommand } from '../replies.js';
-import type { KvContext, KvSession } from '../session.js';
+import { arityError, Errors, NO_REPLY } from '../replies.js';
+import { type KvContext, type KvSession, ReplyMode } from '../session.js';
+import { clientCommand, validName } from './client.js';
 import { isWord } from '../words.js';
 
 /**
@@ -36,7 +38,7 @@ function ping(_kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
 }
 
 function quit(_kv: KvState, ctx: KvContext): Reply {
-  ctx.send('OK');
+  deliver(ctx, 'OK');
   ctx.close();
   return NO_REPLY;
 }
@@ -76,7 +78,6 @@ function hello(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
     if (version !== 2 && version !== 3) return Errors.noProto;
     protocol = version;
   }
-  let name: Buffer | undefined;
   let credentials: [Buffer, Buffer] | undefined;
   for (let i = 2; i < args.length; i++) {
     const option = args[i] as Buffer;
@@ -85,8 +86,10 @@ function hello(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
       credentials = [args[i + 1] as Buffer, args[i + 2] as Buffer];
       i += 2;
     } else if (isWord(option, 'SETNAME') && more >= 1) {
-      name = args[i + 1] as Buffer;
+      const name = args[i + 1] as Buffer;
       if (!validName(name)) return Errors.badClientName;
+      // redis-server 7.0 names the client here, even if a later option is refused.
+      session.name = name.length === 0 ? null : name;
       i += 1;
     } else {
       return new RespError(`ERR Syntax error in HELLO option '${option.toString('latin1')}'`);
@@ -95,83 +98,32 @@ function hello(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
   // AUTH (auth.ts): checked once every option parsed, as Redis does.
   const denied = helloAuth(kv, ctx, credentials);
   if (denied !== undefined) return denied;
-  if (name !== undefined) session.name = name.length === 0 ? null : name;
   session.protocol = protocol;
   return new RespSwitchProtocol(protocol, helloReply(session));
 }
 
-/** Redis allows client names of printable ASCII without spaces ('!' to '~'). */
-function validName(name: Buffer): boolean {
-  for (const byte of name) if (byte < 0x21 || byte > 0x7e) return false;
-  return true;
+/**
+ * RESET: the connection as new, as redis-server 7.0 resets it: out of MULTI with nothing
+ * watched, unsubscribed from everything, unnamed, replies on, authenticated only if no
+ * password is required, back to RESP2 (the `+RESET` itself is written after the switch).
+ */
+function reset(kv: KvState, ctx: KvContext): Reply {
+  const session = ctx.session;
+  discardTransaction(kv, ctx);
+  kv.pubsub.forget(ctx);
+  session.name = null;
+  session.replies = ReplyMode.On;
+  session.noEvict = false;
+  session.protocol = 2;
+  // Redis's clearClientConnectionState: back to the default user, so with a password set the
+  // client must AUTH again.
+  session.authenticated = startsAuthenticated(kv);
+  deliver(ctx, new RespSwitchProtocol(2, 'RESET'));
+  return NO_REPLY;
 }
-
-function clientLine(ctx: KvContext): string {
-  const s = ctx.session;
-  const age = Math.floor((Date.now() - s.connectedAt) / 1000);
-  return (
-    `id=${s.id} addr=${ctx.remoteAddress ?? ''} laddr=${ctx.localAddress ?? ''} ` +
-    `name=${s.name?.toString('latin1') ?? ''} age=${age} db=0 ` +
-    `sub=${s.channels?.size ?? 0} psub=${s.patterns?.size ?? 0} resp=${s.protocol}\n`
-  );
-}
-
-const client = (name: string, arity: number, summary: string, handler: CommandSpec['handler']) =>
-  command({
-    name: `client|${name}`,
-    arity,
-    group: 'connection',
-    flags: ['noscript', 'loading', 'stale'],
-    summary,
-    handler,
-  });
-
-const clientSubcommands = new Map<string, CommandSpec>([
-  [
-    'id',
-    client(
-      'id',
-      2,
-      'Returns the unique client ID of the connection.',
-      (_kv, ctx) => ctx.session.id,
-    ),
-  ],
-  [
-    'getname',
-    client('getname', 2, 'Returns the name of the connection.', (_kv, ctx) => ctx.session.name),
-  ],
-  [
-    'setname',
-    client('setname', 3, 'Sets the connection name.', (_kv, ctx, args) => {
-      const name = args[2] as Buffer;
-      if (!validName(name)) return Errors.badClientName;
-      ctx.session.name = name.length === 0 ? null : name;
-      return 'OK';
-    }),
-  ],
-  // node-redis sends CLIENT SETINFO LIB-NAME/LIB-VER on connect (Redis 7.2); accepted and ignored.
-  [
-    'setinfo',
-    client('setinfo', 4, 'Sets information specific to the client or connection.', () => 'OK'),
-  ],
-  [
-    'info',
-    client('info', 2, 'Returns information about the connection.', (_kv, ctx) =>
-      Buffer.from(clientLine(ctx)),
-    ),
-  ],
-  [
-    'list',
-    client('list', -2, 'Lists open connections.', (kv) => {
-      let lines = '';
-      for (const ctx of kv.clients) lines += clientLine(ctx);
-      return Buffer.from(lines, 'latin1');
-    }),
-  ],
-]);
 
 /**
- * PING, ECHO, HELLO, QUIT, SELECT, CLIENT (ID, GETNAME, SETNAME, SETINFO, INFO, LIST).
+ * PING, ECHO, HELLO, QUIT, SELECT, RESET, and CLIENT (see `client.ts`).
  *
  * @example
  * ```ts
@@ -220,12 +172,12 @@ export const connectionCommands: readonly CommandSpec[] = [
     handler: select,
   }),
   command({
-    name: 'client',
-    arity: -2,
+    name: 'reset',
+    arity: 1,
     group: 'connection',
-    flags: [],
-    summary: 'A container for client connection commands.',
-    handler: (_kv, _ctx, args) => unknownSubcommand(args[1] as Buffer, 'CLIENT'),
-    subcommands: clientSubcommands,
+    flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
+    summary: 'Resets the connection.',
+    handler: reset,
   }),
+  clientCommand,
 ];

@@ -81,6 +81,9 @@ function blmove(
   const source = moveSource(kv, from);
   if (source instanceof RespError) return source;
   if (source !== undefined) return move(kv, from, to, left, toLeft);
+  // Inside EXEC, redis-server answers a null bulk string here, not the null array a timeout
+  // gets.
+  if (ctx.session.inExec) return null;
   blockOn(
     kv,
     ctx,

@@ -1,5 +1,6 @@
-import { RespPush, type RespValue } from '../../../src/codec/resp-types.js';
+import { RespError, RespPush, type RespValue } from '../../../src/codec/resp-types.js';
 import { command, type CommandSpec, type Reply } from '../command.js';
+import { deliver } from '../execute.js';
 import type { KvState } from '../kv-state.js';
 import { NO_REPLY, unknownSubcommand } from '../replies.js';
 import type { KvContext } from '../session.js';
@@ -15,7 +16,7 @@ const PUNSUBSCRIBE = Buffer.from('punsubscribe');
  * codec maps it down), with the client's subscription count after it.
  */
 function confirm(ctx: KvContext, kind: Buffer, name: RespValue): void {
-  ctx.send(new RespPush([kind, name, ctx.session.subscriptions]));
+  deliver(ctx, new RespPush([kind, name, ctx.session.subscriptions]));
 }
 
 function subscribe(kv: KvState, ctx: KvContext, args: Buffer[]): Reply {
@@ -60,7 +61,83 @@ function unsubscribe(patterns: boolean) {
   };
 }
 
+const HELP = [
+  'PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CHANNELS [<pattern>]',
+  "    Return the currently active channels matching a <pattern> (default: '*').",
+  'NUMPAT',
+  '    Return number of subscriptions to patterns.',
+  'NUMSUB [<channel> ...]',
+  '    Return the number of subscribers for the specified channels, excluding',
+  '    pattern subscriptions(default: no channels).',
+  'SHARDCHANNELS [<pattern>]',
+  "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+  'SHARDNUMSUB [<shardchannel> ...]',
+  '    Return the number of subscribers for the specified shard level channel(s)',
+  'HELP',
+  '    Prints this help.',
+];
+
+const CHANNELS_SYNTAX = new RespError(
+  "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.",
+);
+
 const pubsubSubcommands = new Map<string, CommandSpec>([
+  [
+    'channels',
+    command({
+      name: 'pubsub|channels',
+      arity: -2,
+      group: 'pubsub',
+      flags: ['pubsub', 'loading', 'stale'],
+      summary: 'Returns the active channels.',
+      // Redis checks this count in the command, hence its own wording.
+      handler: (kv, _ctx, args) => {
+        if (args.length > 3) return CHANNELS_SYNTAX;
+        const pattern = args.length === 3 ? keyOf(args[2] as Buffer) : undefined;
+        return kv.pubsub.channels(pattern).map(keyBytes);
+      },
+    }),
+  ],
+  // No shard channel ever has a subscriber (SSUBSCRIBE is not served): empty answers.
+  [
+    'shardchannels',
+    command({
+      name: 'pubsub|shardchannels',
+      arity: -2,
+      group: 'pubsub',
+      flags: ['pubsub', 'loading', 'stale'],
+      summary: 'Returns the active shard channels.',
+      handler: (_kv, _ctx, args) =>
+        args.length > 3
+          ? new RespError(
+              "ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. Try PUBSUB HELP.",
+            )
+          : [],
+    }),
+  ],
+  [
+    'shardnumsub',
+    command({
+      name: 'pubsub|shardnumsub',
+      arity: -2,
+      group: 'pubsub',
+      flags: ['pubsub', 'loading', 'stale'],
+      summary: 'Returns the count of subscribers of shard channels.',
+      handler: (_kv, _ctx, args) => args.slice(2).flatMap((channel) => [channel, 0]),
+    }),
+  ],
+  [
+    'help',
+    command({
+      name: 'pubsub|help',
+      arity: 2,
+      group: 'pubsub',
+      flags: ['loading', 'stale'],
+      summary: 'Returns helpful text about the different subcommands.',
+      handler: () => HELP,
+    }),
+  ],
   [
     'numpat',
     command({
@@ -91,7 +168,8 @@ const pubsubSubcommands = new Map<string, CommandSpec>([
 const flags = ['pubsub', 'noscript', 'loading', 'stale'];
 
 /**
- * SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB (NUMSUB, NUMPAT).
+ * SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB (CHANNELS, NUMSUB, NUMPAT,
+ * HELP). The sharded variants (SSUBSCRIBE, SPUBLISH, PUBSUB SHARDCHANNELS) are not served.
  *
  * @example
  * ```ts

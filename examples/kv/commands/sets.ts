@@ -43,6 +43,8 @@ function sadd(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   }
   let added = 0;
   for (let i = 2; i < args.length; i++) if (set.add(args[i] as Buffer)) added++;
+  // Every write reaches the store's write hook (WATCH), as Redis signals a modified key.
+  if (added > 0) kv.store.written(key);
   return added;
 }
 
@@ -54,6 +56,7 @@ function srem(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   let removed = 0;
   for (let i = 2; i < args.length; i++) if (set.remove(args[i] as Buffer)) removed++;
   if (set.size === 0) kv.store.delete(key);
+  if (removed > 0) kv.store.written(key);
   return removed;
 }
 
@@ -94,6 +97,7 @@ function spop(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
     if (set instanceof RespError) return set;
     const member = set.popRandom();
     if (set.size === 0) kv.store.delete(key);
+    kv.store.written(key);
     return member;
   }
   const parsed = parseInteger(args[2] as Buffer);
@@ -102,12 +106,15 @@ function spop(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   if (set === undefined) return new RespSet([]);
   if (set instanceof RespError) return set;
   const count = Number(parsed);
+  if (count === 0) return new RespSet([]);
   if (count >= set.size) {
     kv.store.delete(key);
+    kv.store.written(key);
     return new RespSet(set.members());
   }
   const popped: Buffer[] = [];
   for (let i = 0; i < count; i++) popped.push(set.popRandom());
+  kv.store.written(key);
   return new RespSet(popped);
 }
 
@@ -162,6 +169,8 @@ function smove(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
     kv.store.set(destinationKey, target);
   }
   target.add(member);
+  kv.store.written(sourceKey);
+  kv.store.written(destinationKey);
   return 1;
 }
 
@@ -227,8 +236,8 @@ function setAlgebra(op: 'inter' | 'union' | 'diff', store: boolean) {
     if (result instanceof RespError) return result;
     if (!store) return new RespSet(result.members());
     const destination = keyOf(args[1] as Buffer);
-    if (result.size === 0) kv.store.delete(destination);
-    else kv.store.set(destination, result);
+    if (result.size > 0) kv.store.set(destination, result);
+    if (result.size > 0 || kv.store.delete(destination)) kv.store.written(destination);
     return result.size;
   };
 }

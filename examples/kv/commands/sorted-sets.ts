@@ -128,6 +128,8 @@ function zadd(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   // A key created for an element that NX/XX/GT/LT then skipped must not be left empty.
   if (zset.size === 0) kv.store.delete(key);
   else if (added > 0) wakeKey(kv, key);
+  // Every write reaches the store's write hook (WATCH), as Redis signals a modified key.
+  if (added + updated > 0) kv.store.written(key);
   if (has(ZaddFlag.INCR)) return processed > 0 ? scoreReply(out.score) : null;
   return has(ZaddFlag.CH) ? added + updated : added;
 }
@@ -143,6 +145,7 @@ function zincrby(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   const outcome = zsetAdd(zset, member, increment, ZaddFlag.INCR, out);
   if (outcome === 'nan') return ZsetErrors.nan;
   if (outcome === 'added') wakeKey(kv, key);
+  if (outcome === 'added' || outcome === 'updated') kv.store.written(key);
   return scoreReply(out.score);
 }
 
@@ -154,6 +157,7 @@ function zrem(kv: KvState, _ctx: KvContext, args: Buffer[]): Reply {
   let removed = 0;
   for (let i = 2; i < args.length; i++) if (zset.remove(args[i] as Buffer)) removed++;
   if (zset.size === 0) kv.store.delete(key);
+  if (removed > 0) kv.store.written(key);
   return removed;
 }
 

@@ -4,7 +4,7 @@ import { command, type CommandSpec, keyed, type Reply } from '../command.js';
 import { parseFloatArg } from '../floats.js';
 import { parseInteger } from '../integers.js';
 import type { KvState } from '../kv-state.js';
-import { Errors, NO_REPLY } from '../replies.js';
+import { Errors, NO_REPLY, NULL_ARRAY } from '../replies.js';
 import type { KvContext } from '../session.js';
 import type { SkipNode } from '../skip-list.js';
 import { KvZset } from '../sorted-set.js';
@@ -15,7 +15,7 @@ import { membersReply, scoreReply, zsetAt } from '../zset-replies.js';
 /**
  * ZPOPMIN, ZPOPMAX, ZMPOP and their blocking forms BZPOPMIN, BZPOPMAX, BZMPOP. The blocking
  * ones answer at once when a key has members and otherwise wait (see `blocking.ts`) for a
- * ZADD, ZINCRBY or *STORE to fill one; a timeout answers with a null.
+ * ZADD, ZINCRBY or *STORE to fill one; a timeout answers with a null array (`*-1` in RESP2).
  */
 
 const NUMKEYS = new RespError('ERR numkeys should be greater than 0');
@@ -29,6 +29,7 @@ function popFrom(kv: KvState, key: string, zset: KvZset, count: number, max: boo
   const nodes = max ? zset.nodesFrom(zset.size - 1, n, true) : zset.nodesFrom(0, n, false);
   for (const node of nodes) zset.remove(node.member);
   if (zset.size === 0) kv.store.delete(key);
+  if (nodes.length > 0) kv.store.written(key);
   return nodes;
 }
 
@@ -104,12 +105,12 @@ function bzpop(max: boolean) {
     const found = firstZset(kv, keys);
     if (found instanceof RespError) return found;
     if (found !== undefined) return serve(found[0]) as RespValue;
-    block(kv, ctx, keys, timeout, serve, null);
+    block(kv, ctx, keys, timeout, serve, NULL_ARRAY);
     return NO_REPLY;
   };
 }
 
-/** ZMPOP / BZMPOP: `[key, [[member, score], …]]`, or a null when nothing is there. */
+/** ZMPOP / BZMPOP: `[key, [[member, score], …]]`, or a null array when nothing is there. */
 function zmpop(blocking: boolean) {
   return (kv: KvState, ctx: KvContext, args: Buffer[]): Reply => {
     const at = blocking ? 2 : 1;
@@ -149,8 +150,8 @@ function zmpop(blocking: boolean) {
     const found = firstZset(kv, keys);
     if (found instanceof RespError) return found;
     if (found !== undefined) return serve(found[0]) as RespValue;
-    if (!blocking) return null;
-    block(kv, ctx, keys, timeout, serve, null);
+    if (!blocking) return NULL_ARRAY;
+    block(kv, ctx, keys, timeout, serve, NULL_ARRAY);
     return NO_REPLY;
   };
 }

@@ -191,6 +191,7 @@ function zremrange(kind: RangeKind) {
     const doomed = zset.nodesFrom(span[0], span[1] - span[0], false);
     for (const node of doomed) zset.remove(node.member);
     if (zset.size === 0) kv.store.delete(key);
+    kv.store.written(key);
     return doomed.length;
   };
 }
