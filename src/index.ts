@@ -45,6 +45,8 @@ export {
 export {
   DEFAULTS,
   type EngineOptions,
+  type IdleTimeout,
+  type IdleTimeouts,
   kilobytes,
   megabytes,
   type Settings,
