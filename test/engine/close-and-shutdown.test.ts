@@ -17,13 +17,8 @@ import {
 } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
 import { rawConnect } from '../support/peers.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { listenOn } from '../support/engine-fixture.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 
@@ -79,9 +74,7 @@ for (const transport of TRANSPORTS) {
   describe(`close clocks over ${transport}`, () => {
     test('shutdown: a reader slower than closeTimeoutMs gets every frame; not forced', async (t) => {
       const { engine, closed, errors } = server(200);
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       const received = readSlowly(socket, 15);
       await until(() => engine.stats().streams === 1, 5000, 'the stream');
@@ -98,9 +91,7 @@ for (const transport of TRANSPORTS) {
 
     test('shutdown: a peer that never reads is forced at the deadline with MAI_SHUTDOWN_DEADLINE', async (t) => {
       const { engine, closed, errors } = server(100);
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       socket.pause();
       socket.on('error', () => {});
@@ -124,9 +115,7 @@ for (const transport of TRANSPORTS) {
       // of its send buffer is free (~1 MiB here, ~300 ms at this reader's pace), so the window
       // is 1 s for a drain that takes ~2.5 s.
       const { engine, closed } = server(1000, true);
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       assert.equal(await readSlowly(socket, 15), WIRE_BYTES);
       await until(() => closed.length === 1, 5000, 'onClosed');
@@ -138,9 +127,7 @@ for (const transport of TRANSPORTS) {
 
     test('close(): a flush that makes no progress for closeTimeoutMs is MAI_CLOSE_TIMEOUT, unsent reported', async (t) => {
       const { engine, closed, errors } = server(300, true);
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       socket.pause();
       socket.on('error', () => {});
@@ -160,12 +147,12 @@ for (const transport of TRANSPORTS) {
 }
 
 describe('engine shutdown and engine timers', () => {
-  test('a second shutdown() resolves with the same report', async () => {
+  test('a second shutdown() resolves with the same report', async (t) => {
     const engine = protocolEngine<Bytes>({
       codec: () => new U32Codec(),
       handler: { onFrame() {} },
     });
-    await engine.listen(listenAddress('tcp'));
+    await listenOn(t, engine, 'tcp');
     const first = engine.shutdown({ deadlineMs: 1000 });
     const second = engine.shutdown({ deadlineMs: 5 });
     assert.equal(second, first);
@@ -193,9 +180,7 @@ describe('engine shutdown and engine timers', () => {
       firstFrameTimeoutMs: 300,
       handler: { onFrame() {}, onError: (_ctx, error) => void errors.push(error) },
     });
-    const address = listenAddress('unix');
-    const listener = await engine.listen(address);
-    t.after(() => removeSocketFile(address));
+    const { listener } = await listenOn(t, engine, 'unix');
     const socket = await rawConnect(listener.address);
     socket.on('error', () => {});
     await until(() => engine.stats().timers > 0, 5000, "the stream's watchdog");

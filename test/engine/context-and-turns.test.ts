@@ -17,13 +17,8 @@ import {
 } from '../../src/index.js';
 import { U32Codec } from '../support/codecs.js';
 import { rawConnect, readAll, u32Frame } from '../support/peers.js';
-import {
-  assertEngineClean,
-  listenAddress,
-  removeSocketFile,
-  TRANSPORTS,
-  until,
-} from '../support/transports.js';
+import { listenOn } from '../support/engine-fixture.js';
+import { assertEngineClean, TRANSPORTS, until } from '../support/transports.js';
 
 type Bytes = Protocol<{ in: Buffer }>;
 
@@ -76,9 +71,7 @@ for (const transport of TRANSPORTS) {
           onFrame() {},
         },
       });
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       await until(() => seen !== undefined, 5000, 'onReady');
       const ctx = seen as Context<Bytes>;
@@ -101,9 +94,7 @@ for (const transport of TRANSPORTS) {
           onError: (_ctx, error) => void errors.push(error),
         },
       });
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       const replies = readAll(socket);
       socket.write(Buffer.concat([u32Frame('ok'), u32Frame('refuse'), u32Frame('late')]));
@@ -122,9 +113,7 @@ for (const transport of TRANSPORTS) {
         codec: () => new U32Codec(),
         handler: { onFrame: (ctx, frame) => void ctx.send(frame) },
       });
-      const address = listenAddress(transport);
-      const listener = await engine.listen(address);
-      t.after(() => removeSocketFile(address));
+      const { listener } = await listenOn(t, engine, transport);
       const socket = await rawConnect(listener.address);
       await until(() => engine.stats().streams === 1, 5000, 'the stream');
       // Let onReady's tick pass: from here on, only reads drive the server.
