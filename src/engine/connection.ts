@@ -429,10 +429,6 @@ export class Connection<P extends AnyProtocol>
     this.#leaveTurn(outer);
   }
 
-  expire(error: MaiError): void {
-    this.fail(error);
-  }
-
   /** Closes a stream whose peer does not read: no flush (it would not drain), unsent reported. */
   slowConsumer(): void {
     if (this.#socketClosed) return;

@@ -19,8 +19,8 @@ export interface DeadlineSubject<P extends AnyProtocol> {
   readonly softSince: number;
   /** The stream's handler is told (the user's own timeouts, the idle timeouts). */
   timeout(value: P['timeout']): void;
-  /** A deadline of the engine's passed: the stream fails with `error`. */
-  expire(error: MaiError): void;
+  /** A deadline of the engine's passed: the stream fails with `error` (as any error fails it). */
+  fail(error: MaiError): void;
   /** Output above the soft limit for `slowConsumerSoftLimitMs`. */
   slowConsumer(): void;
   /** After our FIN, the peer did not close within `closeTimeoutMs`: close hard. */
@@ -226,7 +226,7 @@ export class Deadlines<P extends AnyProtocol> {
       if (limits.firstFrameMs > 0 && subject.framesReceived === 0) {
         const deadline = this.openedAt + limits.firstFrameMs;
         if (deadline <= now) {
-          subject.expire(
+          subject.fail(
             new ConnectionError(
               ErrorCode.FirstFrameTimeout,
               `no frame within firstFrameTimeoutMs ${limits.firstFrameMs}`,
@@ -243,7 +243,7 @@ export class Deadlines<P extends AnyProtocol> {
       if (limits.partialFrameMs > 0 && this.partialSince !== 0 && !subject.readingHeld) {
         const deadline = this.partialSince + limits.partialFrameMs;
         if (deadline <= now) {
-          subject.expire(
+          subject.fail(
             new ConnectionError(
               ErrorCode.PartialFrameTimeout,
               `an unfinished frame (${subject.unfinishedBytes} bytes so far) made no progress for partialFrameTimeoutMs ${limits.partialFrameMs}`,
